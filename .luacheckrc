@@ -1,0 +1,5 @@
+std = "max"
+max_line_length = 110
+exclude_files = { "build/**" }
+files["spec/**/*_spec.lua"] = { std = "+busted" }
+files["spec/support/*.lua"] = { std = "+busted" }

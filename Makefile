@@ -1,0 +1,70 @@
+# gitlab-jobs: build, test, lint, demo and install for Lua 5.1-5.4 and LuaJIT.
+# `make test` and `make demo` work as the first command on a fresh Debian 12:
+# what is missing is installed with apt-get (as root) or named for you.
+
+LUA_VERSIONS ?= 5.1 5.2 5.3 5.4 jit
+PKG_5.1 = lua5.1
+PKG_5.2 = lua5.2
+PKG_5.3 = lua5.3
+PKG_5.4 = lua5.4
+PKG_jit = luajit
+BIN_5.1 = lua5.1
+BIN_5.2 = lua5.2
+BIN_5.3 = lua5.3
+BIN_5.4 = lua5.4
+BIN_jit = luajit
+
+CC ?= cc
+OPT ?= -O2 -g
+WARN = -Wall -Wextra -Wpedantic -Wmissing-prototypes -Wshadow -Werror
+CFLAGS_ALL = $(OPT) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS)
+SRC = src/core.c src/request.c src/response.c src/curl_transport.c
+HDR = src/gj.h src/compat.h
+BUILD = build
+
+APT_PACKAGES = gcc make pkg-config python3 \
+  lua5.1 lua5.2 lua5.3 lua5.4 luajit \
+  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev \
+  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket
+
+.PHONY: all build deps test lint demo clean install check-python-gitlab
+
+all: build
+
+deps:
+	@sh tools/deps.sh $(APT_PACKAGES)
+
+build: deps
+	@for v in $(LUA_VERSIONS); do $(MAKE) --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
+
+# One shared object per Lua version; only luaopen_gitlab_jobs_core is visible.
+$(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(PKG_$*) libcurl) -shared -o $@ $(SRC) \
+	  $$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS)
+
+test: build
+	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
+
+lint: deps
+	luacheck -q lua spec examples bench
+
+demo: build
+	@sh examples/run-demo.sh $(BIN_5.4)
+
+check-python-gitlab: deps
+	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import gitlab' 2>/dev/null \
+	  || sh tools/deps.sh python3-gitlab
+	/usr/bin/python3 spec/fake_gitlab/check_python_gitlab.py
+
+LUA_INSTALL_VERSION ?= 5.4
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
+	install -m 755 $(BUILD)/$(LUA_INSTALL_VERSION)/gitlab/jobs/core.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
+	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
+	install -m 644 lua/gitlab/jobs.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/
+	install -m 644 lua/gitlab/jobs/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
+
+clean:
+	rm -rf $(BUILD)

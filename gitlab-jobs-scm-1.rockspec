@@ -1,0 +1,38 @@
+rockspec_format = "3.0"
+package = "gitlab-jobs"
+version = "scm-1"
+source = {
+  url = "git+https://gitlab.com/gitlab-jobs/gitlab-jobs.git",
+}
+description = {
+  summary = "The GitLab CI Jobs API for Lua, in C over libcurl",
+  detailed = [[
+List, inspect, follow, retry, cancel, erase and play GitLab CI jobs from Lua
+5.1-5.4 and LuaJIT. Jobs come back as plain Lua tables; errors as nil plus a
+table with kind, status and GitLab's message. The transport can be replaced
+by the host's own (OpenResty, HAProxy, Neovim).
+]],
+  license = "MIT",
+  labels = { "gitlab", "ci", "http", "libcurl" },
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson",
+}
+-- Debian keeps curl.h under a multiarch include directory LuaRocks does not
+-- search; naming the library alone lets gcc find the header by itself.
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["gitlab.jobs"] = "lua/gitlab/jobs.lua",
+    ["gitlab.jobs.core"] = {
+      sources = { "src/core.c", "src/request.c", "src/response.c", "src/curl_transport.c" },
+      libraries = { "curl", "pthread" },
+      libdirs = { "$(CURL_LIBDIR)" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+    },
+  },
+}

@@ -1,0 +1,177 @@
+-- The transport hook: a host's own HTTP in place of libcurl. These specs
+-- stand in for the network on purpose; everything else talks to the fake GitLab.
+local gitlab = require("gitlab.jobs")
+
+local JOB = '{"id":1002,"name":"rspec","status":"failed","runner":null,'
+  .. '"duration":0.25,"tag_list":["docker","linux"],"pipeline":{"id":101,"project_id":1}}'
+
+local function recorder(res, msg)
+  local seen = {}
+  local function transport(req)
+    seen[#seen + 1] = req
+    if type(res) == "function" then return res(req, #seen) end
+    return res, msg
+  end
+  return transport, seen
+end
+
+local function client(transport, opts)
+  local o = { url = "https://gitlab.example.com/", token = "glpat-secret", transport = transport,
+              retries = { max = 0 } }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return gitlab.new(o)
+end
+
+describe("a transport", function()
+  it("receives the request as plain fields", function()
+    local t, seen = recorder({ status = 200, headers = { ["content-type"] = "application/json" }, body = JOB })
+    local c = client(t)
+    local job = assert(c:get("acme/platform/api", 1002))
+    assert.are.equal(1, #seen)
+    local req = seen[1]
+    assert.are.equal("GET", req.method)
+    assert.are.equal("https://gitlab.example.com/api/v4/projects/acme%2Fplatform%2Fapi/jobs/1002", req.url)
+    assert.are.equal("glpat-secret", req.headers["PRIVATE-TOKEN"])
+    assert.are.equal("application/json", req.headers["Accept"])
+    assert.are.equal("gitlab-jobs/" .. gitlab.VERSION, req.headers["User-Agent"])
+    assert.is_nil(req.body)
+    assert.are.equal(1002, job.id)
+    assert.are.equal("failed", job.status)
+  end)
+
+  it("gets JSON null as nil and integral numbers as integers", function()
+    local t = recorder({ status = 200, headers = {}, body = JOB })
+    local job = assert(client(t):get(1, 1002))
+    assert.is_nil(job.runner)
+    assert.are.equal("1002", tostring(job.id))
+    assert.are.equal("101", tostring(job.pipeline.id))
+    assert.are.equal(0.25, job.duration)
+    assert.are.same({ "docker", "linux" }, job.tag_list)
+  end)
+
+  it("sends play variables as a JSON body", function()
+    local t, seen = recorder({ status = 200, headers = {}, body = JOB })
+    assert(client(t):play(1, 7, { variables = { B = "two", A = 'quote " and \\ and \n' } }))
+    local req = seen[1]
+    assert.are.equal("POST", req.method)
+    assert.are.equal("application/json", req.headers["Content-Type"])
+    assert.are.equal('{"job_variables_attributes":[{"key":"A","value":"quote \\" and \\\\ and \\n"},'
+      .. '{"key":"B","value":"two"}]}', req.body)
+  end)
+
+  it("reads the page table from headers of any case", function()
+    local t = recorder({ status = 200, body = "[]", headers = {
+      ["X-Page"] = "2", ["x-per-page"] = "20", ["X-NEXT-PAGE"] = "", ["x-prev-page"] = "1",
+      ["x-total"] = "40", ["x-total-pages"] = "2",
+      link = '<https://gitlab.example.com/api/v4/projects/1/jobs?page=1&per_page=20>; rel="prev", '
+        .. '<https://gitlab.example.com/api/v4/projects/1/jobs?page=1&per_page=20>; rel="first"',
+    } })
+    local jobs, page = client(t):list(1, { page = 2 })
+    assert.are.same({}, jobs)
+    assert.are.same({ page = 2, per_page = 20, prev_page = 1, total = 40, total_pages = 2 }, page)
+  end)
+
+  it("joins a header given as a list", function()
+    local t = recorder({ status = 200, body = "[]", headers = {
+      link = { '<https://h/api/v4/x?cursor=a>; rel="next"', '<https://h/api/v4/x?page=1>; rel="first"' },
+    } })
+    local _, page = client(t):list(1)
+    assert.are.equal("https://h/api/v4/x?cursor=a", page.next_url)
+  end)
+
+  it("turns nil, msg into a network error", function()
+    local t = recorder(nil, "connection refused by the host")
+    local job, err = client(t):get(1, 5)
+    assert.is_nil(job)
+    assert.are.equal("network", err.kind)
+    assert.are.equal("connection refused by the host", err.message)
+    assert.are.equal("GET", err.method)
+    assert.are.equal("/projects/1/jobs/5", err.path)
+    assert.are.equal("GET /projects/1/jobs/5: connection refused by the host", tostring(err))
+  end)
+
+  it("reports a POST that failed in the transport as maybe done", function()
+    local _, err = client(recorder(nil, "reset")):retry(1, 5)
+    assert.are.equal("network", err.kind)
+    assert.is_true(err.maybe_done)
+    assert.matches("may have happened", tostring(err))
+  end)
+
+  it("maps an error answer to an error object", function()
+    local t = recorder({ status = 403, headers = { ["content-type"] = "application/json" },
+                         body = '{"message":"403 Forbidden - Job is not retryable"}' })
+    local _, err = client(t):retry(1, 42)
+    assert.are.equal("http", err.kind)
+    assert.are.equal(403, err.status)
+    assert.are.equal("403 Forbidden - Job is not retryable", err.message)
+    assert.are.equal("POST /projects/1/jobs/42/retry: 403 Forbidden - Job is not retryable", tostring(err))
+    assert.is_nil(err.maybe_done)
+  end)
+
+  it("rejects a response without a status", function()
+    local _, err = client(recorder({ body = "{}" })):get(1, 1)
+    assert.are.equal("network", err.kind)
+    assert.matches("status", err.message)
+  end)
+
+  it("lets the transport's own error through and leaves the client usable", function()
+    local calls = 0
+    local c = client(function()
+      calls = calls + 1
+      if calls == 1 then error("transport bug") end
+      return { status = 200, body = JOB }
+    end)
+    assert.has_error(function() c:get(1, 1) end)
+    assert.are.equal(1002, (assert(c:get(1, 1))).id)
+  end)
+
+  it("streams a trace to a sink from the offset", function()
+    local t = recorder({ status = 200, headers = { ["content-type"] = "text/plain" }, body = "0123456789" })
+    local got = {}
+    local n = assert(client(t):trace(1, 3, { offset = 4, sink = function(s) got[#got + 1] = s end }))
+    assert.are.equal(6, n)
+    assert.are.equal("456789", table.concat(got))
+    assert.are.equal("6789", client(t):trace(1, 3, { offset = 6 }))
+    assert.are.equal("", client(t):trace(1, 3, { offset = 60 }))
+  end)
+
+  it("does not call the sink for an error answer", function()
+    local t = recorder({ status = 404, body = '{"message":"404 Not found"}' })
+    local called = false
+    local n, err = client(t):trace(1, 3, { sink = function() called = true end })
+    assert.is_nil(n)
+    assert.are.equal(404, err.status)
+    assert.is_false(called)
+  end)
+
+  it("refuses to be re-entered from inside its own transport", function()
+    local c
+    c = client(function()
+      local ok, e = pcall(c.get, c, 1, 1)
+      return { status = 200, body = ok and JOB or ('{"id":1,"e":' .. ("%q"):format(tostring(e)) .. "}") }
+    end)
+    local job = assert(c:get(1, 1))
+    assert.matches("busy", job.e)
+  end)
+
+  it("retries a GET on 503 through the client's sleep, honouring Retry-After", function()
+    local slept = {}
+    local t, seen = recorder(function(_, n)
+      if n < 3 then return { status = 503, headers = { ["retry-after"] = "7" }, body = "busy" } end
+      return { status = 200, body = JOB }
+    end)
+    local c = client(t, { retries = { max = 3 }, sleep = function(s) slept[#slept + 1] = s end })
+    assert(c:get(1, 1))
+    assert.are.equal(3, #seen)
+    assert.are.same({ 7, 7 }, slept)
+  end)
+
+  it("never sends a POST again after the transport failed", function()
+    local t, seen = recorder(nil, "timed out")
+    local c = client(t, { retries = { max = 3 }, sleep = function() end })
+    local _, err = c:cancel(1, 1)
+    assert.are.equal(1, #seen)
+    assert.are.equal(1, err.attempts)
+    assert.is_true(err.maybe_done)
+  end)
+end)

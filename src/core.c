@@ -1,0 +1,1437 @@
+/* gitlab.jobs.core: the client type and the one-request calls of the
+ * GitLab Jobs API. Arguments are checked before anything is sent; run-time
+ * failures come back as nil plus an error table (response.c). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gj.h"
+
+#if defined(__GNUC__)
+#define GJ_EXPORT __attribute__((visibility("default")))
+#else
+#define GJ_EXPORT
+#endif
+
+LUALIB_API GJ_EXPORT int luaopen_gitlab_jobs_core(lua_State *L);
+
+enum { R_OBJECT, R_LIST, R_TRACE };
+
+static const char *const STATUSES[] = {
+    "created", "waiting_for_resource", "preparing", "waiting_for_callback",
+    "pending", "running", "success", "failed", "canceling", "canceled",
+    "skipped", "manual", "scheduled", NULL};
+
+/* ---- small utilities ---- */
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void c_sleep(double s)
+{
+    struct timespec ts;
+    if (!(s > 0))
+        return;
+    if (s > 1e9)
+        s = 1e9;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = (char *)malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Wipes a secret before freeing it. */
+static void free_secret(char **p)
+{
+    if (*p) {
+        volatile char *v = *p;
+        while (*v)
+            *v++ = '\0';
+        free(*p);
+        *p = NULL;
+    }
+}
+
+static void oom(lua_State *L)
+{
+    luaL_error(L, "gitlab.jobs: out of memory");
+}
+
+/* ---- argument checks: raise, naming the argument, before sending ---- */
+
+static int argerr(lua_State *L, int arg, const char *name, const char *what)
+{
+    const char *got;
+    if (lua_type(L, arg) == LUA_TNUMBER || lua_type(L, arg) == LUA_TSTRING) {
+        lua_pushvalue(L, arg);
+        got = lua_pushfstring(L, "%s '%s'", luaL_typename(L, arg), lua_tostring(L, -1));
+    } else {
+        got = luaL_typename(L, arg);
+    }
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s: %s expected, got %s", name, what, got));
+}
+
+/* A positive integer; an integral float (1002.0) is one, "1002" is not. */
+static lua_Integer check_id_at(lua_State *L, int idx, int arg, const char *name)
+{
+    lua_Number d;
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        goto bad;
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, idx)) {
+        lua_Integer i = lua_tointeger(L, idx);
+        if (i > 0 && i <= (lua_Integer)9007199254740991LL)
+            return i;
+        goto bad;
+    }
+#endif
+    d = lua_tonumber(L, idx);
+    if (d >= 1 && d <= 9007199254740991.0 && d == floor(d))
+        return (lua_Integer)d;
+bad:
+    if (idx != arg) {
+        lua_pushvalue(L, idx);
+        lua_replace(L, arg); /* report the offending value, not its table */
+    }
+    argerr(L, arg, name, "positive integer");
+    return 0;
+}
+
+static lua_Integer check_id(lua_State *L, int arg, const char *name)
+{
+    return check_id_at(L, arg, arg, name);
+}
+
+static void check_project(lua_State *L, int arg)
+{
+    if (lua_type(L, arg) == LUA_TSTRING) {
+        if (lua_rawlen(L, arg) == 0)
+            luaL_argerror(L, arg, "project: path must not be empty");
+        return;
+    }
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+        check_id(L, arg, "project");
+        return;
+    }
+    argerr(L, arg, "project", "integer id or path string");
+}
+
+static gj_client *check_client(lua_State *L)
+{
+    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    if (c->closed)
+        luaL_error(L, "gitlab.jobs: the client is closed");
+    if (c->busy)
+        luaL_error(L, "gitlab.jobs: the client is busy (called from inside its own sink or transport)");
+    return c;
+}
+
+/* Raises on an option name not in allowed; opts at arg may be nil. */
+static int check_options(lua_State *L, int arg, const char *const allowed[])
+{
+    if (lua_isnoneornil(L, arg))
+        return 0;
+    if (lua_type(L, arg) != LUA_TTABLE)
+        argerr(L, arg, "options", "table");
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        int i, known = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -2);
+            for (i = 0; allowed[i]; i++)
+                if (strcmp(k, allowed[i]) == 0)
+                    known = 1;
+            if (!known)
+                luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", k));
+        } else {
+            luaL_argerror(L, arg, lua_pushfstring(L, "option names must be strings, got %s",
+                                                  luaL_typename(L, -2)));
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* Pushes opts[name] (nil when opts is absent). */
+static int opt_field(lua_State *L, int arg, const char *name)
+{
+    if (lua_type(L, arg) != LUA_TTABLE) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    lua_getfield(L, arg, name);
+    return lua_type(L, -1);
+}
+
+static int is_status(const char *s)
+{
+    int i;
+    for (i = 0; STATUSES[i]; i++)
+        if (strcmp(s, STATUSES[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- building the request ---- */
+
+static void add(lua_State *L, gj_buf *b, const char *s, size_t n)
+{
+    if (gj_buf_add(b, s, n))
+        oom(L);
+}
+
+static void begin(lua_State *L, gj_client *c, const char *method)
+{
+    gj_buf_reset(&c->req.url);
+    gj_buf_reset(&c->req.path);
+    gj_buf_reset(&c->req.body);
+    c->req.has_body = 0;
+    c->req.method = method;
+    c->req.nheaders = 0;
+    add(L, &c->req.url, c->base, strlen(c->base));
+    add(L, &c->req.url, "/api/v4", 7);
+    add(L, &c->req.path, "", 0);
+}
+
+static void path_lit(lua_State *L, gj_client *c, const char *s)
+{
+    add(L, &c->req.url, s, strlen(s));
+    add(L, &c->req.path, s, strlen(s));
+}
+
+static void path_int(lua_State *L, gj_client *c, lua_Integer v)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, "/%lld", (long long)v);
+    add(L, &c->req.url, num, (size_t)n);
+    add(L, &c->req.path, num, (size_t)n);
+}
+
+/* "/projects/<id or escaped path>" */
+static void path_project(lua_State *L, gj_client *c, int arg)
+{
+    path_lit(L, c, "/projects");
+    if (lua_type(L, arg) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, arg, &n);
+        size_t start = c->req.url.n;
+        add(L, &c->req.url, "/", 1);
+        if (gj_url_escape(&c->req.url, s, n))
+            oom(L);
+        add(L, &c->req.path, c->req.url.p + start, c->req.url.n - start);
+    } else {
+        path_int(L, c, check_id(L, arg, "project"));
+    }
+}
+
+static void query(lua_State *L, gj_client *c, const char *name, const char *value)
+{
+    add(L, &c->req.url, strchr(c->req.url.p, '?') ? "&" : "?", 1);
+    add(L, &c->req.url, name, strlen(name));
+    add(L, &c->req.url, "=", 1);
+    if (gj_url_escape(&c->req.url, value, strlen(value)))
+        oom(L);
+}
+
+static void query_int(lua_State *L, gj_client *c, const char *name, lua_Integer v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)v);
+    query(L, c, name, num);
+}
+
+/* scope: a status or an array of them, sent as scope[]=a&scope[]=b */
+static void query_scope(lua_State *L, gj_client *c, int arg)
+{
+    int t = opt_field(L, arg, "scope");
+    int v = lua_gettop(L);
+    if (t == LUA_TSTRING) {
+        if (!is_status(lua_tostring(L, v)))
+            luaL_argerror(L, arg, lua_pushfstring(L, "scope: unknown status '%s'", lua_tostring(L, v)));
+        query(L, c, "scope%5B%5D", lua_tostring(L, v));
+    } else if (t == LUA_TTABLE) {
+        size_t i, n = lua_rawlen(L, v);
+        if (n == 0)
+            luaL_argerror(L, arg, "scope: empty array (leave scope out to get every status)");
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, v, (int)i);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_argerror(L, arg, lua_pushfstring(L, "scope: status string expected at [%d], got %s",
+                                                      (int)i, luaL_typename(L, -1)));
+            if (!is_status(lua_tostring(L, -1)))
+                luaL_argerror(L, arg, lua_pushfstring(L, "scope: unknown status '%s'", lua_tostring(L, -1)));
+            lua_pop(L, 1);
+        }
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, v, (int)i);
+            query(L, c, "scope%5B%5D", lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    } else if (t != LUA_TNIL) {
+        lua_replace(L, arg);
+        argerr(L, arg, "scope", "status string or array of them");
+    }
+    lua_pop(L, 1);
+}
+
+static int origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return 0;
+    p += 3;
+    while (*p && *p != '/' && *p != '?' && *p != '#')
+        p++;
+    return (int)(p - url);
+}
+
+static int same_origin(const gj_client *c, const char *url)
+{
+    size_t i, n = (size_t)origin_len(url);
+    if (n != c->origin_len)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char a = c->base[i], b = url[i];
+        if (a >= 'A' && a <= 'Z') a = (char)(a + 32);
+        if (b >= 'A' && b <= 'Z') b = (char)(b + 32);
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
+
+/* A next_url option: fetch the page the server linked, as given. The path
+ * for errors is what follows /api/v4, without the query. */
+static int begin_url(lua_State *L, gj_client *c, int arg)
+{
+    size_t n;
+    const char *u, *p, *q;
+    if (opt_field(L, arg, "next_url") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        lua_replace(L, arg);
+        argerr(L, arg, "next_url", "string");
+    }
+    u = lua_tolstring(L, -1, &n);
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        luaL_argerror(L, arg, "next_url: http or https URL expected");
+    if (strncmp(c->base, "https://", 8) == 0 && strncmp(u, "http://", 7) == 0)
+        luaL_argerror(L, arg, "next_url: refusing to go from https to http");
+    begin(L, c, "GET");
+    gj_buf_reset(&c->req.url);
+    add(L, &c->req.url, u, n);
+    p = strstr(u, "/api/v4");
+    p = p ? p + 7 : u + origin_len(u);
+    q = strchr(p, '?');
+    add(L, &c->req.path, p, q ? (size_t)(q - p) : strlen(p));
+    lua_pop(L, 1);
+    return 1;
+}
+
+static void set_headers(gj_client *c, int auth, int json_accept)
+{
+    if (auth == GJ_AUTH_JOB) {
+        gj_req_header(&c->req, "JOB-TOKEN", c->job_token);
+    } else if (auth == GJ_AUTH_DEFAULT) {
+        if (c->token) {
+            gj_req_header(&c->req, "PRIVATE-TOKEN", c->token);
+        } else if (c->oauth_token) {
+            gj_buf_reset(&c->req.auth_value);
+            if (gj_buf_adds(&c->req.auth_value, "Bearer ") == 0 &&
+                gj_buf_adds(&c->req.auth_value, c->oauth_token) == 0)
+                gj_req_header(&c->req, "Authorization", c->req.auth_value.p);
+        } else if (c->job_token) {
+            gj_req_header(&c->req, "JOB-TOKEN", c->job_token);
+        }
+    }
+    if (json_accept)
+        gj_req_header(&c->req, "Accept", "application/json");
+    gj_req_header(&c->req, "User-Agent", c->user_agent);
+    if (c->req.has_body)
+        gj_req_header(&c->req, "Content-Type", "application/json");
+}
+
+/* ---- running a request ---- */
+
+static void push_uservalue_field(lua_State *L, int ud, const char *name)
+{
+    gj_getuservalue(L, ud);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, name);
+        lua_remove(L, -2);
+    } else {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}
+
+/* Waits through the client's sleep (a Lua function), else nanosleep. */
+static void client_sleep(lua_State *L, double s)
+{
+    if (!(s > 0))
+        return;
+    push_uservalue_field(L, 1, "sleep");
+    if (lua_type(L, -1) == LUA_TNIL) {
+        lua_pop(L, 1);
+        c_sleep(s);
+        return;
+    }
+    lua_pushnumber(L, s);
+    lua_call(L, 1, 0);
+}
+
+static double backoff(gj_client *c, int attempt)
+{
+    double d = c->base_delay * pow(2.0, attempt - 1), r;
+    if (d > c->max_delay)
+        d = c->max_delay;
+    /* xorshift: jitter so that many clients do not retry in step */
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    r = (double)(c->rng % 1000000UL) / 1e6;
+    return d / 2 + r * d / 2;
+}
+
+int gj_deliver(gj_client *c, const char *p, size_t n)
+{
+    if (c->skip) {
+        size_t k = c->skip < n ? c->skip : n;
+        p += k;
+        n -= k;
+        c->skip -= k;
+    }
+    if (n == 0)
+        return 0;
+    if (c->sink) {
+        lua_State *L = c->L;
+        if (!lua_checkstack(L, 3)) {
+            lua_pushliteral(L, "gitlab.jobs: stack overflow in sink");
+            c->sink_failed = 1;
+            return -1;
+        }
+        lua_pushvalue(L, c->sink);
+        lua_pushlstring(L, p, n);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            c->sink_failed = 1; /* the error stays on the stack */
+            return -1;
+        }
+        c->delivered += n;
+        return 0;
+    }
+    return gj_buf_add(&c->res.body, p, n);
+}
+
+/* Calls a Lua transport. Returns -1 when it raised (the error is on top). */
+static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
+{
+    int i, base = lua_gettop(L);
+    o->ok = 0;
+    o->kind = "network";
+    o->sent = 1; /* a transport cannot tell us: assume the worst */
+    lua_pushvalue(L, tix);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, c->req.method);
+    lua_setfield(L, -2, "method");
+    lua_pushlstring(L, c->req.url.p, c->req.url.n);
+    lua_setfield(L, -2, "url");
+    lua_createtable(L, 0, c->req.nheaders);
+    for (i = 0; i < c->req.nheaders; i++) {
+        lua_pushstring(L, c->req.hvalue[i]);
+        lua_setfield(L, -2, c->req.hname[i]);
+    }
+    lua_setfield(L, -2, "headers");
+    if (c->req.has_body) {
+        lua_pushlstring(L, c->req.body.p, c->req.body.n);
+        lua_setfield(L, -2, "body");
+    }
+    if (c->timeout_ms > 0) {
+        lua_pushnumber(L, c->timeout_ms / 1000.0);
+        lua_setfield(L, -2, "timeout");
+    }
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK)
+        return -1;
+    if (lua_type(L, base + 1) == LUA_TTABLE) {
+        int res = base + 1;
+        size_t n;
+        const char *body;
+        lua_getfield(L, res, "status");
+        if (lua_type(L, -1) != LUA_TNUMBER) {
+            strcpy(c->errbuf, "transport returned a response without a numeric status");
+            lua_settop(L, base);
+            return 0;
+        }
+        c->res.status = (long)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        lua_getfield(L, res, "headers");
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            int h = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, h)) {
+                if (lua_type(L, -2) == LUA_TSTRING) {
+                    size_t kn, j;
+                    const char *k = lua_tolstring(L, -2, &kn);
+                    for (j = 0; j < kn; j++) {
+                        char ch = k[j];
+                        if (gj_buf_addc(&c->res.head, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch)))
+                            oom(L);
+                    }
+                    add(L, &c->res.head, ": ", 2);
+                    if (lua_type(L, -1) == LUA_TTABLE) { /* repeated header */
+                        size_t m = lua_rawlen(L, -1);
+                        for (j = 1; j <= m; j++) {
+                            lua_rawgeti(L, -1, (int)j);
+                            if (lua_isstring(L, -1)) {
+                                const char *v = lua_tolstring(L, -1, &n);
+                                if (j > 1)
+                                    add(L, &c->res.head, ", ", 2);
+                                add(L, &c->res.head, v, n);
+                            }
+                            lua_pop(L, 1);
+                        }
+                    } else if (lua_isstring(L, -1)) {
+                        const char *v;
+                        lua_pushvalue(L, -1); /* tolstring must not convert the key's neighbour in place */
+                        v = lua_tolstring(L, -1, &n);
+                        add(L, &c->res.head, v, n);
+                        lua_pop(L, 1);
+                    }
+                    add(L, &c->res.head, "\r\n", 2);
+                }
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 1);
+        lua_getfield(L, res, "body");
+        body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : (n = 0, "");
+        o->ok = 1;
+        if (c->skipping && c->res.status >= 200 && c->res.status < 300) {
+            size_t off = 0;
+            while (off < n) { /* in pieces, as a network would give them */
+                size_t k = n - off < 65536 ? n - off : 65536;
+                if (gj_deliver(c, body + off, k)) {
+                    if (c->sink_failed) {
+                        lua_replace(L, base + 1);
+                        lua_settop(L, base + 1);
+                        return 0;
+                    }
+                    oom(L);
+                }
+                off += k;
+            }
+        } else if (n > c->max_body) {
+            c->too_big = 1;
+        } else {
+            add(L, &c->res.body, body, n);
+        }
+    } else {
+        const char *msg = lua_tostring(L, base + 2);
+        strncpy(c->errbuf, msg ? msg : "transport failed", sizeof c->errbuf - 1);
+        c->errbuf[sizeof c->errbuf - 1] = '\0';
+    }
+    lua_settop(L, base);
+    return 0;
+}
+
+static int retryable_status(long s, int post)
+{
+    if (s == 429)
+        return 1;
+    return !post && (s == 500 || s == 502 || s == 503 || s == 504);
+}
+
+static int is_redirect(long s)
+{
+    return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
+
+/* Points the request at a redirect's Location. 0 when followed. */
+static int follow(lua_State *L, gj_client *c, int *auth)
+{
+    size_t n;
+    const char *loc = gj_header(&c->res, "location", &n);
+    char *target;
+    int olen;
+    if (loc == NULL || n == 0)
+        return -1;
+    target = (char *)malloc(n + 1);
+    if (target == NULL)
+        oom(L);
+    memcpy(target, loc, n);
+    target[n] = '\0';
+    if (target[0] == '/') {
+        /* absolute path on the current origin */
+        olen = origin_len(c->req.url.p);
+        c->req.url.n = (size_t)olen;
+        if (gj_buf_add(&c->req.url, target, n)) {
+            free(target);
+            oom(L);
+        }
+    } else if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0) {
+        if (strncmp(c->req.url.p, "https://", 8) == 0 && strncmp(target, "http://", 7) == 0) {
+            free(target);
+            return -1; /* never from https down to http */
+        }
+        gj_buf_reset(&c->req.url);
+        if (gj_buf_add(&c->req.url, target, n)) {
+            free(target);
+            oom(L);
+        }
+    } else {
+        free(target);
+        return -1;
+    }
+    free(target);
+    if (!same_origin(c, c->req.url.p))
+        *auth = GJ_AUTH_NONE; /* another origin never sees the token */
+    return 0;
+}
+
+/* Remembers RateLimit-Remaining: 0, so the next request waits instead of
+ * spending a 429. */
+static void note_ratelimit(gj_client *c)
+{
+    double remaining, reset;
+    if (gj_header_int(&c->res, "ratelimit-remaining", &remaining) && remaining == 0 &&
+        gj_header_int(&c->res, "ratelimit-reset", &reset))
+        c->ratelimit_until = reset < 1e9 ? wall_now() + reset : reset;
+}
+
+static void release(gj_client *c)
+{
+    gj_curl_close(c);
+    free(c->base);
+    c->base = NULL;
+    free_secret(&c->token);
+    free_secret(&c->job_token);
+    free_secret(&c->oauth_token);
+    free(c->user_agent);
+    c->user_agent = NULL;
+    free(c->ca_file);
+    c->ca_file = NULL;
+    if (c->req.auth_value.p)
+        memset(c->req.auth_value.p, 0, c->req.auth_value.cap);
+    gj_buf_free(&c->req.auth_value);
+    gj_buf_free(&c->req.url);
+    gj_buf_free(&c->req.path);
+    gj_buf_free(&c->req.body);
+    gj_buf_free(&c->res.head);
+    gj_buf_free(&c->res.body);
+}
+
+/* Sends the request built in c->req, with retries and redirects, and
+ * pushes the result: (value [, page]) or (nil, err). */
+static int run(lua_State *L, gj_client *c, int kind, int auth, size_t offset, int sink)
+{
+    gj_outcome o;
+    gj_errinfo e;
+    int post = strcmp(c->req.method, "POST") == 0;
+    int attempts = 0, hops = 0, tix, nret;
+
+    push_uservalue_field(L, 1, "transport");
+    tix = lua_gettop(L);
+    set_headers(c, auth, kind != R_TRACE);
+    c->delivered = 0;
+    for (;;) {
+        double wait, now = wall_now();
+        if (c->ratelimit_until > now) {
+            wait = c->ratelimit_until - now;
+            c->ratelimit_until = 0;
+            client_sleep(L, wait);
+        }
+        attempts++;
+        gj_buf_reset(&c->res.head);
+        gj_buf_reset(&c->res.body);
+        c->res.status = 0;
+        c->L = L;
+        c->sink = sink;
+        c->skipping = kind == R_TRACE;
+        c->skip = offset + c->delivered; /* a retried stream goes on where it stopped */
+        c->sink_failed = 0;
+        c->too_big = 0;
+        c->busy = 1;
+        if (lua_type(L, tix) == LUA_TFUNCTION) {
+            if (perform_lua(L, c, tix, &o)) {
+                c->busy = 0;
+                return lua_error(L);
+            }
+        } else {
+            gj_curl_perform(c, &o);
+        }
+        c->busy = 0;
+        if (c->sink_failed)
+            return lua_error(L);
+        if (c->too_big)
+            break;
+        if (o.ok) {
+            note_ratelimit(c);
+            if (!post && is_redirect(c->res.status) && hops < 10) {
+                int a = auth;
+                if (follow(L, c, &a) == 0) {
+                    hops++;
+                    attempts--; /* a hop is not a retry */
+                    if (a != auth) {
+                        auth = a;
+                        c->req.nheaders = 0;
+                        set_headers(c, auth, kind != R_TRACE);
+                    }
+                    continue;
+                }
+            }
+            if (retryable_status(c->res.status, post) && attempts <= c->retry_max) {
+                wait = -1;
+                if (c->res.status == 429 || c->res.status == 503)
+                    wait = gj_retry_after(&c->res, wall_now());
+                if (wait < 0)
+                    wait = backoff(c, attempts);
+                client_sleep(L, wait);
+                continue;
+            }
+            break;
+        }
+        if (attempts <= c->retry_max && (!post || !o.sent)) {
+            client_sleep(L, backoff(c, attempts));
+            continue;
+        }
+        break;
+    }
+
+    memset(&e, 0, sizeof e);
+    e.method = c->req.method;
+    e.path = c->req.path.p;
+    e.attempts = attempts;
+    e.retry_after = -1;
+    if (c->too_big) {
+        e.kind = "decode";
+        lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)c->max_body);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (!o.ok) {
+        e.kind = o.kind;
+        e.maybe_done = post && o.sent;
+        lua_pushstring(L, c->errbuf);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (c->res.status < 200 || c->res.status > 299) {
+        if (c->res.status == 429 || c->res.status == 503)
+            e.retry_after = gj_retry_after(&c->res, wall_now());
+        e.maybe_done = post && c->res.status >= 500;
+        return gj_push_http_error(L, &e, &c->res);
+    }
+    if (kind == R_TRACE) {
+        if (sink)
+            lua_pushinteger(L, (lua_Integer)c->delivered);
+        else
+            lua_pushlstring(L, c->res.body.p ? c->res.body.p : "", c->res.body.n);
+        return 1;
+    }
+    if (!gj_push_json(L, c->res.body.p ? c->res.body.p : "", c->res.body.n)) {
+        e.kind = "decode";
+        return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
+    }
+    nret = 1;
+    if (kind == R_LIST) {
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            e.kind = "decode";
+            lua_pushliteral(L, "expected a JSON array in the response");
+            return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
+        }
+        gj_push_page(L, &c->res);
+        nret = 2;
+    } else if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        e.kind = "decode";
+        lua_pushliteral(L, "expected a JSON object in the response");
+        return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
+    }
+    return nret;
+}
+
+/* Runs the request, then frees the client if its sink closed it. */
+static int finish(lua_State *L, gj_client *c, int kind, int auth, size_t offset, int sink)
+{
+    int n = run(L, c, kind, auth, offset, sink);
+    if (c->closed)
+        release(c);
+    return n;
+}
+
+/* ---- the calls ---- */
+
+static const char *const LIST_OPTS[] = {"scope", "page", "per_page", "pagination", "next_url", NULL};
+static const char *const PIPELINE_OPTS[] = {"scope", "page", "per_page", "include_retried", "next_url", NULL};
+static const char *const BRIDGE_OPTS[] = {"scope", "page", "per_page", "next_url", NULL};
+static const char *const TRACE_OPTS[] = {"sink", "offset", NULL};
+static const char *const PLAY_OPTS[] = {"variables", NULL};
+
+/* page, per_page, include_retried and pagination, as the call allows. */
+static void list_query(lua_State *L, gj_client *c, int arg)
+{
+    int t;
+    query_scope(L, c, arg);
+    if (opt_field(L, arg, "page") != LUA_TNIL)
+        query_int(L, c, "page", check_id_at(L, lua_gettop(L), arg, "page"));
+    lua_pop(L, 1);
+    if (opt_field(L, arg, "per_page") != LUA_TNIL) {
+        lua_Integer v = check_id_at(L, lua_gettop(L), arg, "per_page");
+        if (v > 100)
+            luaL_argerror(L, arg, "per_page: must be between 1 and 100");
+        query_int(L, c, "per_page", v);
+    }
+    lua_pop(L, 1);
+    t = opt_field(L, arg, "include_retried");
+    if (t == LUA_TBOOLEAN)
+        query(L, c, "include_retried", lua_toboolean(L, -1) ? "true" : "false");
+    else if (t != LUA_TNIL) {
+        lua_replace(L, arg);
+        argerr(L, arg, "include_retried", "boolean");
+    }
+    lua_pop(L, 1);
+    t = opt_field(L, arg, "pagination");
+    if (t != LUA_TNIL) {
+        if (t != LUA_TSTRING || strcmp(lua_tostring(L, -1), "keyset") != 0) {
+            lua_replace(L, arg);
+            argerr(L, arg, "pagination", "\"keyset\"");
+        }
+        query(L, c, "pagination", "keyset");
+    }
+    lua_pop(L, 1);
+}
+
+/* Options that may not stand beside next_url: it already carries them. */
+static void check_next_url_alone(lua_State *L, int arg)
+{
+    static const char *const others[] = {"scope", "page", "per_page", "include_retried", "pagination", NULL};
+    int i;
+    for (i = 0; others[i]; i++) {
+        if (opt_field(L, arg, others[i]) != LUA_TNIL)
+            luaL_argerror(L, arg, lua_pushfstring(L, "next_url: cannot be combined with '%s' (the URL carries it)", others[i]));
+        lua_pop(L, 1);
+    }
+}
+
+static int l_list(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    check_project(L, 2);
+    check_options(L, 3, LIST_OPTS);
+    if (begin_url(L, c, 3)) {
+        check_next_url_alone(L, 3);
+    } else {
+        begin(L, c, "GET");
+        path_project(L, c, 2);
+        path_lit(L, c, "/jobs");
+        list_query(L, c, 3);
+    }
+    return finish(L, c, R_LIST, same_origin(c, c->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
+}
+
+static int pipeline_list(lua_State *L, const char *const opts[], const char *what)
+{
+    gj_client *c = check_client(L);
+    lua_Integer pid;
+    check_project(L, 2);
+    pid = check_id(L, 3, "pipeline_id");
+    check_options(L, 4, opts);
+    if (begin_url(L, c, 4)) {
+        check_next_url_alone(L, 4);
+    } else {
+        begin(L, c, "GET");
+        path_project(L, c, 2);
+        path_lit(L, c, "/pipelines");
+        path_int(L, c, pid);
+        path_lit(L, c, what);
+        list_query(L, c, 4);
+    }
+    return finish(L, c, R_LIST, same_origin(c, c->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
+}
+
+static int l_pipeline_jobs(lua_State *L)
+{
+    return pipeline_list(L, PIPELINE_OPTS, "/jobs");
+}
+
+static int l_bridges(lua_State *L)
+{
+    return pipeline_list(L, BRIDGE_OPTS, "/bridges");
+}
+
+/* "/projects/:id/jobs/:job_id[suffix]" */
+static gj_client *job_request(lua_State *L, const char *method, const char *suffix)
+{
+    gj_client *c = check_client(L);
+    lua_Integer id;
+    check_project(L, 2);
+    id = check_id(L, 3, "job_id");
+    begin(L, c, method);
+    path_project(L, c, 2);
+    path_lit(L, c, "/jobs");
+    path_int(L, c, id);
+    if (suffix)
+        path_lit(L, c, suffix);
+    return c;
+}
+
+static int l_get(lua_State *L)
+{
+    gj_client *c = job_request(L, "GET", NULL);
+    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+}
+
+static int action(lua_State *L, const char *suffix)
+{
+    gj_client *c = job_request(L, "POST", suffix);
+    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+}
+
+static int l_cancel(lua_State *L) { return action(L, "/cancel"); }
+static int l_retry(lua_State *L) { return action(L, "/retry"); }
+static int l_erase(lua_State *L) { return action(L, "/erase"); }
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* play's variables, in either form, as {"job_variables_attributes": [...]} */
+static void play_body(lua_State *L, gj_client *c, int arg)
+{
+    int v, t = opt_field(L, arg, "variables");
+    size_t i, n, count = 0;
+    gj_buf *b = &c->req.body;
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    v = lua_gettop(L);
+    if (t != LUA_TTABLE) {
+        lua_replace(L, arg);
+        argerr(L, arg, "variables", "table");
+    }
+    n = lua_rawlen(L, v);
+    lua_pushnil(L);
+    while (lua_next(L, v)) {
+        count++;
+        if (n > 0) { /* the array form: {{key = "K", value = "V"}, ...} */
+            if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TTABLE)
+                luaL_argerror(L, arg, "variables: use either {NAME = \"value\"} or {{key = \"NAME\", value = \"value\"}}, not both");
+            lua_getfield(L, -1, "key");
+            if (lua_type(L, -1) != LUA_TSTRING || lua_rawlen(L, -1) == 0)
+                luaL_argerror(L, arg, lua_pushfstring(L, "variables[%d].key: non-empty string expected, got %s",
+                                                      (int)lua_tonumber(L, -3), luaL_typename(L, -1)));
+            lua_getfield(L, -2, "value");
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_argerror(L, arg, lua_pushfstring(L, "variables[%d].value: string expected, got %s",
+                                                      (int)lua_tonumber(L, -4), luaL_typename(L, -1)));
+            lua_pop(L, 2);
+        } else {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_rawlen(L, -2) == 0)
+                luaL_argerror(L, arg, lua_pushfstring(L, "variables: names must be non-empty strings, got %s",
+                                                      luaL_typename(L, -2)));
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_argerror(L, arg, lua_pushfstring(L, "variables.%s: string expected, got %s",
+                                                      lua_tostring(L, -2), luaL_typename(L, -1)));
+        }
+        lua_pop(L, 1);
+    }
+    if (n > 0 && count != n)
+        luaL_argerror(L, arg, "variables: use either {NAME = \"value\"} or {{key = \"NAME\", value = \"value\"}}, not both");
+    if (count == 0) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (gj_buf_adds(b, "{\"job_variables_attributes\":["))
+        oom(L);
+    if (n > 0) {
+        for (i = 1; i <= n; i++) {
+            size_t kl, vl;
+            const char *k, *val;
+            lua_rawgeti(L, v, (int)i);
+            lua_getfield(L, -1, "key");
+            lua_getfield(L, -2, "value");
+            k = lua_tolstring(L, -2, &kl);
+            val = lua_tolstring(L, -1, &vl);
+            if ((i > 1 && gj_buf_addc(b, ',')) || gj_buf_adds(b, "{\"key\":") || gj_json_string(b, k, kl) ||
+                gj_buf_adds(b, ",\"value\":") || gj_json_string(b, val, vl) || gj_buf_addc(b, '}'))
+                oom(L);
+            lua_pop(L, 3);
+        }
+    } else {
+        /* the map form, sorted by name so the body does not depend on hashing */
+        const char **names = (const char **)lua_newuserdata(L, count * sizeof(char *));
+        i = 0;
+        lua_pushnil(L);
+        while (lua_next(L, v)) {
+            names[i++] = lua_tostring(L, -2); /* anchored by the table */
+            lua_pop(L, 1);
+        }
+        qsort(names, count, sizeof(char *), cmp_str);
+        for (i = 0; i < count; i++) {
+            size_t vl;
+            const char *val;
+            lua_getfield(L, v, names[i]);
+            val = lua_tolstring(L, -1, &vl);
+            if ((i > 0 && gj_buf_addc(b, ',')) || gj_buf_adds(b, "{\"key\":") ||
+                gj_json_string(b, names[i], strlen(names[i])) || gj_buf_adds(b, ",\"value\":") ||
+                gj_json_string(b, val, vl) || gj_buf_addc(b, '}'))
+                oom(L);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    add(L, b, "]}", 2);
+    c->req.has_body = 1;
+    lua_pop(L, 1);
+}
+
+static int l_play(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    check_options(L, 4, PLAY_OPTS);
+    c = job_request(L, "POST", "/play");
+    play_body(L, c, 4);
+    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+}
+
+static int l_trace(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    size_t offset = 0;
+    int sink = 0, t;
+    check_options(L, 4, TRACE_OPTS);
+    c = job_request(L, "GET", "/trace");
+    t = opt_field(L, 4, "sink");
+    if (t == LUA_TFUNCTION) {
+        sink = lua_gettop(L); /* stays on the stack for the whole run */
+    } else if (t != LUA_TNIL) {
+        lua_replace(L, 4);
+        argerr(L, 4, "sink", "function");
+    } else {
+        lua_pop(L, 1);
+    }
+    if (opt_field(L, 4, "offset") != LUA_TNIL) {
+        int o = lua_gettop(L);
+        if (lua_type(L, o) == LUA_TNUMBER && lua_tonumber(L, o) == 0)
+            offset = 0;
+        else
+            offset = (size_t)check_id_at(L, o, 4, "offset");
+    }
+    lua_pop(L, 1);
+    return finish(L, c, R_TRACE, GJ_AUTH_DEFAULT, offset, sink);
+}
+
+static int job_token_call(lua_State *L, const char *path)
+{
+    gj_client *c = check_client(L);
+    if (c->job_token == NULL)
+        luaL_error(L, "gitlab.jobs: %s needs a job token (job_token option or $CI_JOB_TOKEN)", path);
+    begin(L, c, "GET");
+    path_lit(L, c, path);
+    return finish(L, c, R_OBJECT, GJ_AUTH_JOB, 0, 0);
+}
+
+static int l_job(lua_State *L)
+{
+    return job_token_call(L, "/job");
+}
+
+static int l_allowed_agents(lua_State *L)
+{
+    return job_token_call(L, "/job/allowed_agents");
+}
+
+/* client:sleep(seconds) and client:now(): how this client waits and
+ * tells time, for helpers and hosts that want to wait the same way. */
+static int l_client_sleep(lua_State *L)
+{
+    lua_Number s;
+    luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    s = luaL_checknumber(L, 2);
+    lua_settop(L, 2);
+    client_sleep(L, s);
+    return 0;
+}
+
+static int l_client_now(lua_State *L)
+{
+    luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    push_uservalue_field(L, 1, "clock");
+    if (lua_type(L, -1) == LUA_TNIL) {
+        lua_pushnumber(L, mono_now());
+        return 1;
+    }
+    lua_call(L, 0, 1);
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    if (!c->closed) {
+        c->closed = 1;
+        if (!c->busy) /* else the request under way frees it when it ends */
+            release(c);
+    }
+    return 0;
+}
+
+/* __gc: also reached for a client closed by its own sink whose request then
+ * raised; release is idempotent. */
+static int l_gc(lua_State *L)
+{
+    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    c->closed = 1;
+    if (!c->busy)
+        release(c);
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    if (c->closed)
+        lua_pushfstring(L, "gitlab.jobs.client (closed): %p", (void *)c);
+    else
+        lua_pushfstring(L, "gitlab.jobs.client (%s): %p", c->base, (void *)c);
+    return 1;
+}
+
+/* ---- gitlab.new ---- */
+
+static const char *const NEW_OPTS[] = {
+    "url", "token", "job_token", "oauth_token", "timeout", "connect_timeout",
+    "retries", "verify_tls", "ca_file", "user_agent", "transport", "sleep",
+    "clock", "max_body", NULL};
+
+/* A string option; false means none (and no environment default). */
+static const char *str_opt(lua_State *L, const char *name, const char *env)
+{
+    int t = opt_field(L, 1, name);
+    const char *s;
+    lua_pop(L, 1);
+    if (t == LUA_TSTRING) {
+        lua_getfield(L, 1, name);
+        s = lua_tostring(L, -1);
+        lua_pop(L, 1); /* anchored in the options table */
+        return *s ? s : NULL;
+    }
+    if (t == LUA_TBOOLEAN) {
+        lua_getfield(L, 1, name);
+        t = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (!t)
+            return NULL;
+    } else if (t != LUA_TNIL) {
+        lua_getfield(L, 1, name);
+        lua_replace(L, 1);
+        argerr(L, 1, name, "string");
+    }
+    if (env) {
+        s = getenv(env);
+        return s && *s ? s : NULL;
+    }
+    return NULL;
+}
+
+static double num_opt(lua_State *L, const char *name, double def, double min)
+{
+    int t = opt_field(L, 1, name);
+    double d = def;
+    if (t == LUA_TNUMBER) {
+        d = lua_tonumber(L, -1);
+        if (!(d >= min) || d > 1e9) {
+            lua_replace(L, 1);
+            argerr(L, 1, name, min > 0 ? "positive number" : "non-negative number");
+        }
+    } else if (t != LUA_TNIL) {
+        lua_replace(L, 1);
+        argerr(L, 1, name, "number");
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+static void retries_opt(lua_State *L, gj_client *c)
+{
+    static const char *const keys[] = {"max", "base_delay", "max_delay", NULL};
+    int t = opt_field(L, 1, "retries"), r = lua_gettop(L), i;
+    c->retry_max = 3;
+    c->base_delay = 0.5;
+    c->max_delay = 30;
+    if (t == LUA_TBOOLEAN && !lua_toboolean(L, r)) {
+        c->retry_max = 0;
+    } else if (t == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, r)) {
+            int known = 0;
+            if (lua_type(L, -2) == LUA_TSTRING)
+                for (i = 0; keys[i]; i++)
+                    known |= strcmp(lua_tostring(L, -2), keys[i]) == 0;
+            if (!known)
+                luaL_argerror(L, 1, lua_pushfstring(L, "retries: unknown option '%s'", lua_tostring(L, -2)));
+            if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) || lua_tonumber(L, -1) > 1e9)
+                luaL_argerror(L, 1, lua_pushfstring(L, "retries.%s: non-negative number expected", lua_tostring(L, -2)));
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, r, "max");
+        if (!lua_isnil(L, -1)) {
+            lua_Number m = lua_tonumber(L, -1);
+            if (m != floor(m) || m > 100)
+                luaL_argerror(L, 1, "retries.max: integer between 0 and 100 expected");
+            c->retry_max = (int)m;
+        }
+        lua_getfield(L, r, "base_delay");
+        if (!lua_isnil(L, -1))
+            c->base_delay = lua_tonumber(L, -1);
+        lua_getfield(L, r, "max_delay");
+        if (!lua_isnil(L, -1))
+            c->max_delay = lua_tonumber(L, -1);
+        lua_pop(L, 3);
+    } else if (t != LUA_TNIL) {
+        lua_replace(L, 1);
+        argerr(L, 1, "retries", "table or false");
+    }
+    lua_pop(L, 1);
+}
+
+static int l_new(lua_State *L)
+{
+    gj_client *c, tmp;
+    const char *url, *token, *job_token, *oauth, *ua, *ca;
+    size_t ulen;
+    int i, t;
+    static const char *const fns[] = {"transport", "sleep", "clock", NULL};
+
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    check_options(L, 1, NEW_OPTS);
+    lua_settop(L, 1);
+
+    /* every check first, so that nothing is allocated before a raise */
+    memset(&tmp, 0, sizeof tmp);
+    url = str_opt(L, "url", "GITLAB_URL");
+    if (url == NULL && (t = opt_field(L, 1, "url"), lua_pop(L, 1), t == LUA_TNIL))
+        url = getenv("CI_SERVER_URL");
+    if (url == NULL || *url == '\0')
+        return luaL_argerror(L, 1, "url: no GitLab URL given (url option, $GITLAB_URL or $CI_SERVER_URL)");
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "url: http:// or https:// URL expected, got '%s'", url));
+    token = str_opt(L, "token", "GITLAB_TOKEN");
+    job_token = str_opt(L, "job_token", "CI_JOB_TOKEN");
+    oauth = str_opt(L, "oauth_token", NULL);
+    ua = str_opt(L, "user_agent", NULL);
+    ca = str_opt(L, "ca_file", NULL);
+    tmp.timeout_ms = (long)(num_opt(L, "timeout", 30, 0) * 1000);
+    tmp.connect_timeout_ms = (long)(num_opt(L, "connect_timeout", 10, 0) * 1000);
+    tmp.max_body = (size_t)num_opt(L, "max_body", 64.0 * 1024 * 1024, 1);
+    tmp.verify_tls = 1;
+    t = opt_field(L, 1, "verify_tls");
+    if (t == LUA_TBOOLEAN)
+        tmp.verify_tls = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL) {
+        lua_replace(L, 1);
+        argerr(L, 1, "verify_tls", "boolean");
+    }
+    lua_pop(L, 1);
+    retries_opt(L, &tmp);
+    for (i = 0; fns[i]; i++) {
+        t = opt_field(L, 1, fns[i]);
+        if (t != LUA_TNIL && t != LUA_TFUNCTION) {
+            lua_replace(L, 1);
+            argerr(L, 1, fns[i], "function");
+        }
+        lua_pop(L, 1);
+    }
+    if (gj_curl_global())
+        return luaL_error(L, "gitlab.jobs: libcurl failed to initialise");
+
+    /* the userdata starts closed: a failure below leaves nothing to leak */
+    c = (gj_client *)lua_newuserdatauv(L, sizeof *c, 1);
+    memset(c, 0, sizeof *c);
+    c->closed = 1;
+    luaL_getmetatable(L, GJ_CLIENT_MT);
+    lua_setmetatable(L, -2);
+    lua_createtable(L, 0, 3);
+    for (i = 0; fns[i]; i++) {
+        lua_getfield(L, 1, fns[i]);
+        lua_setfield(L, -2, fns[i]);
+    }
+    gj_setuservalue(L, -2);
+
+    c->timeout_ms = tmp.timeout_ms;
+    c->connect_timeout_ms = tmp.connect_timeout_ms;
+    c->max_body = tmp.max_body;
+    c->verify_tls = tmp.verify_tls;
+    c->retry_max = tmp.retry_max;
+    c->base_delay = tmp.base_delay;
+    c->max_delay = tmp.max_delay;
+    c->rng = (unsigned long)time(NULL) ^ (unsigned long)(size_t)c ^ 0x9e3779b9UL;
+    if (c->rng == 0)
+        c->rng = 1;
+
+    ulen = strlen(url);
+    c->base = (char *)malloc(ulen + 1);
+    if (c->base == NULL)
+        oom(L);
+    memcpy(c->base, url, ulen + 1);
+    while (ulen > 0 && c->base[ulen - 1] == '/')
+        c->base[--ulen] = '\0';
+    /* a CI_API_V4_URL given as url: the client adds /api/v4 itself */
+    if (ulen >= 7 && strcmp(c->base + ulen - 7, "/api/v4") == 0) {
+        ulen -= 7;
+        c->base[ulen] = '\0';
+        while (ulen > 0 && c->base[ulen - 1] == '/')
+            c->base[--ulen] = '\0';
+    }
+    c->origin_len = (size_t)origin_len(c->base);
+    if ((token && (c->token = dupstr(token)) == NULL) ||
+        (job_token && (c->job_token = dupstr(job_token)) == NULL) ||
+        (oauth && (c->oauth_token = dupstr(oauth)) == NULL) ||
+        (c->user_agent = dupstr(ua ? ua : "gitlab-jobs/" GJ_VERSION)) == NULL ||
+        (ca && (c->ca_file = dupstr(ca)) == NULL) || gj_curl_open(c)) {
+        release(c);
+        oom(L);
+    }
+    c->closed = 0;
+    return 1;
+}
+
+/* ---- module functions ---- */
+
+static int l_sleep(lua_State *L)
+{
+    c_sleep(luaL_checknumber(L, 1));
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, mono_now());
+    return 1;
+}
+
+static const luaL_Reg methods[] = {
+    {"list", l_list},
+    {"pipeline_jobs", l_pipeline_jobs},
+    {"bridges", l_bridges},
+    {"get", l_get},
+    {"job", l_job},
+    {"allowed_agents", l_allowed_agents},
+    {"trace", l_trace},
+    {"cancel", l_cancel},
+    {"retry", l_retry},
+    {"erase", l_erase},
+    {"play", l_play},
+    {"close", l_close},
+    {"sleep", l_client_sleep},
+    {"now", l_client_now},
+    {NULL, NULL}};
+
+static const luaL_Reg metamethods[] = {
+    {"__gc", l_gc},
+    {"__close", l_close},
+    {"__tostring", l_tostring},
+    {NULL, NULL}};
+
+static const luaL_Reg functions[] = {
+    {"new", l_new},
+    {"sleep", l_sleep},
+    {"now", l_now},
+    {NULL, NULL}};
+
+/* The JSON decoder: a private lua-cjson instance, so that the host's cjson
+ * settings do not leak in; else the host's vim.json. */
+static void open_json(lua_State *L)
+{
+    int top = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
+        int m = lua_gettop(L);
+        lua_getfield(L, m, "new");
+        if (lua_type(L, -1) == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) == LUA_OK &&
+            lua_type(L, -1) == LUA_TTABLE) {
+            lua_replace(L, m);
+        } else {
+            lua_settop(L, m);
+        }
+        lua_getfield(L, m, "decode");
+        lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_DECODE);
+        lua_getfield(L, m, "null");
+        lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_NULL);
+        lua_settop(L, top);
+        return;
+    }
+    lua_settop(L, top);
+    lua_getglobal(L, "vim");
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "json");
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, -1, "decode");
+            lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_DECODE);
+            lua_getfield(L, -2, "NIL");
+            lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_NULL);
+            lua_settop(L, top);
+            return;
+        }
+    }
+    lua_settop(L, top);
+    luaL_error(L, "gitlab.jobs.core needs lua-cjson (require \"cjson\") or vim.json");
+}
+
+LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
+{
+    int i;
+    open_json(L);
+    gj_open_error(L);
+    if (luaL_newmetatable(L, GJ_CLIENT_MT)) {
+        luaL_setfuncs(L, metamethods, 0);
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "gitlab.jobs.client");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_newtable(L);
+    luaL_setfuncs(L, functions, 0);
+    lua_pushliteral(L, GJ_VERSION);
+    lua_setfield(L, -2, "VERSION");
+    lua_getfield(L, -2, "__index");
+    lua_setfield(L, -2, "methods"); /* where the Lua helpers are added */
+    luaL_getmetatable(L, GJ_ERROR_MT);
+    lua_setfield(L, -2, "error_mt");
+    lua_createtable(L, 13, 0);
+    for (i = 0; STATUSES[i]; i++) {
+        lua_pushstring(L, STATUSES[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "statuses");
+    return 1;
+}
