@@ -35,7 +35,7 @@ deps:
 	@sh tools/deps.sh $(APT_PACKAGES)
 
 build: deps
-	@for v in $(LUA_VERSIONS); do $(MAKE) --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
+	@for v in $(LUA_VERSIONS); do $(MAKE) -s --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
 
 # One shared object per Lua version; only luaopen_gitlab_jobs_core is visible.
 $(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile

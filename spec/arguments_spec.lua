@@ -10,23 +10,23 @@ local BAD_IDS = {
 
 -- name -> function(client, bad value) for each id argument of each call
 local ID_CALLS = {
-  { "get", "job_id", function(c, v) return c:get(1, v) end },
-  { "trace", "job_id", function(c, v) return c:trace(1, v) end },
-  { "cancel", "job_id", function(c, v) return c:cancel(1, v) end },
-  { "retry", "job_id", function(c, v) return c:retry(1, v) end },
-  { "erase", "job_id", function(c, v) return c:erase(1, v) end },
-  { "play", "job_id", function(c, v) return c:play(1, v) end },
-  { "pipeline_jobs", "pipeline_id", function(c, v) return c:pipeline_jobs(1, v) end },
-  { "bridges", "pipeline_id", function(c, v) return c:bridges(1, v) end },
-  { "list", "project", function(c, v) return c:list(v) end },
-  { "get", "project", function(c, v) return c:get(v, 1) end },
-  { "pipeline_jobs", "project", function(c, v) return c:pipeline_jobs(v, 1) end },
-  { "bridges", "project", function(c, v) return c:bridges(v, 1) end },
-  { "trace", "project", function(c, v) return c:trace(v, 1) end },
-  { "cancel", "project", function(c, v) return c:cancel(v, 1) end },
-  { "retry", "project", function(c, v) return c:retry(v, 1) end },
-  { "erase", "project", function(c, v) return c:erase(v, 1) end },
-  { "play", "project", function(c, v) return c:play(v, 1) end },
+  { "get", "job_id", function(c, v) c:get(1, v) end },
+  { "trace", "job_id", function(c, v) c:trace(1, v) end },
+  { "cancel", "job_id", function(c, v) c:cancel(1, v) end },
+  { "retry", "job_id", function(c, v) c:retry(1, v) end },
+  { "erase", "job_id", function(c, v) c:erase(1, v) end },
+  { "play", "job_id", function(c, v) c:play(1, v) end },
+  { "pipeline_jobs", "pipeline_id", function(c, v) c:pipeline_jobs(1, v) end },
+  { "bridges", "pipeline_id", function(c, v) c:bridges(1, v) end },
+  { "list", "project", function(c, v) c:list(v) end },
+  { "get", "project", function(c, v) c:get(v, 1) end },
+  { "pipeline_jobs", "project", function(c, v) c:pipeline_jobs(v, 1) end },
+  { "bridges", "project", function(c, v) c:bridges(v, 1) end },
+  { "trace", "project", function(c, v) c:trace(v, 1) end },
+  { "cancel", "project", function(c, v) c:cancel(v, 1) end },
+  { "retry", "project", function(c, v) c:retry(v, 1) end },
+  { "erase", "project", function(c, v) c:erase(v, 1) end },
+  { "play", "project", function(c, v) c:play(v, 1) end },
 }
 
 -- { call, options, text the error must contain }
@@ -69,9 +69,13 @@ local BAD_OPTIONS = {
 }
 
 local function call_with(c, name, opts)
-  if name == "list" then return c:list(1, opts) end
-  if name == "pipeline_jobs" or name == "bridges" then return c[name](c, 1, 101, opts) end
-  return c[name](c, 1, 1001, opts)
+  if name == "list" then
+    c:list(1, opts)
+  elseif name == "pipeline_jobs" or name == "bridges" then
+    c[name](c, 1, 101, opts)
+  else
+    c[name](c, 1, 1001, opts)
+  end
 end
 
 describe("bad arguments", function()

@@ -31,6 +31,8 @@ for pair in "$@"; do
   v=${pair%%:*}
   bin=${pair#*:}
   echo "== Lua $v ($bin)"
+  GITLAB_SPEC_LUA=$bin GITLAB_SPEC_VERSION=$v
+  export GITLAB_SPEC_LUA GITLAB_SPEC_VERSION
   "$bin" /usr/bin/busted --lpath="lua/?.lua;lua/?/init.lua;spec/support/?.lua" \
     --cpath="build/$v/?.so" -o utfTerminal ${BUSTED_ARGS:-} spec >"$tmp/out" 2>&1
   cat "$tmp/out"
