@@ -25,9 +25,9 @@ BUILD = build
 APT_PACKAGES = gcc make pkg-config python3 \
   lua5.1 lua5.2 lua5.3 lua5.4 luajit \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev \
-  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket
+  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz
 
 all: build
 
@@ -56,6 +56,39 @@ check-python-gitlab: deps
 	@command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import gitlab' 2>/dev/null \
 	  || sh tools/deps.sh python3-gitlab
 	/usr/bin/python3 spec/fake_gitlab/check_python_gitlab.py
+
+# The Lua 5.4 suite under valgrind, then against an AddressSanitizer and
+# UBSan build of the module (the interpreter preloads the sanitizer runtimes).
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  --show-leak-kinds=definite --suppressions=tools/valgrind.supp
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-memory: deps
+	@sh tools/deps.sh valgrind
+	@$(MAKE) -s --no-print-directory $(BUILD)/5.4/gitlab/jobs/core.so $(BUILD)/asan-5.4/gitlab/jobs/core.so
+	GITLAB_SPEC_WRAPPER="$(VALGRIND)" sh spec/run.sh 5.4:lua5.4
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  sh spec/run.sh asan-5.4:lua5.4
+
+$(BUILD)/asan-5.4/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) \
+	  $$(pkg-config --cflags lua5.4 libcurl) -shared -o $@ $(SRC) $$(pkg-config --libs libcurl) -lpthread -lm
+
+# libFuzzer over the response reader, FUZZ_SECONDS long, from the seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@sh tools/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) -s --no-print-directory $(BUILD)/fuzz/fuzz_response
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_response -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus
+
+$(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(SRC) $(HDR) Makefile
+	@mkdir -p $(dir $@)
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c99 \
+	  -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-missing-prototypes $$(pkg-config --cflags lua5.4 libcurl) \
+	  -o $@ fuzz/fuzz_response.c $(SRC) $$(pkg-config --libs lua5.4 libcurl) -lpthread -lm
 
 LUA_INSTALL_VERSION ?= 5.4
 PREFIX ?= /usr/local

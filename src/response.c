@@ -23,9 +23,10 @@ static int ieq(const char *a, size_t an, const char *b)
 /* First header of that name (any case), value trimmed. */
 const char *gj_header(const gj_res *r, const char *name, size_t *len)
 {
-    const char *p = r->head.p, *end = r->head.p + r->head.n;
+    const char *p = r->head.p, *end;
     if (p == NULL)
         return NULL;
+    end = p + r->head.n;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *colon, *v, *ve;

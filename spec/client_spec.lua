@@ -1,0 +1,153 @@
+-- The client: options, the url, closing, and the JSON decoder it uses.
+local fake = require("fake")
+local gitlab = require("gitlab.jobs")
+
+-- Runs a Lua chunk in a fresh interpreter of the version under test.
+local function run_lua(code, env)
+  local lua, v = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
+  assert(lua and v, "spec/run.sh sets GITLAB_SPEC_LUA and GITLAB_SPEC_VERSION")
+  local prelude = "package.path='lua/?.lua;'..package.path; package.cpath='build/" .. v .. "/?.so;'..package.cpath;"
+  local p = assert(io.popen(("%s %s -e %q 2>&1"):format(env or "", lua, prelude .. code)))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function recording_transport()
+  local urls = {}
+  return function(req)
+    urls[#urls + 1] = req.url
+    return { status = 200, body = '{"id":1}' }
+  end, urls
+end
+
+describe("gitlab.new", function()
+  before_each(function() fake.reset() end)
+
+  it("has a version", function()
+    assert.matches("^%d+%.%d+%.%d+$", gitlab.VERSION)
+  end)
+
+  it("ignores a trailing slash and keeps a path prefix", function()
+    local t, urls = recording_transport()
+    gitlab.new{ url = "https://git.example.com/gitlab/", token = "x", transport = t }:get(1, 2)
+    gitlab.new{ url = "https://git.example.com", token = "x", transport = t }:get(1, 2)
+    gitlab.new{ url = "https://git.example.com/api/v4/", token = "x", transport = t }:get(1, 2)
+    assert.are.same({
+      "https://git.example.com/gitlab/api/v4/projects/1/jobs/2",
+      "https://git.example.com/api/v4/projects/1/jobs/2",
+      "https://git.example.com/api/v4/projects/1/jobs/2",
+    }, urls)
+  end)
+
+  it("sends its user agent", function()
+    local c = fake.client{ user_agent = "housekeeper/2.0" }
+    assert(c:get(1, 1009))
+    assert.are.equal("housekeeper/2.0", fake.requests()[1].headers["user-agent"])
+    c:close()
+  end)
+
+  it("reads GITLAB_URL, GITLAB_TOKEN and CI_JOB_TOKEN from the environment", function()
+    local out = run_lua("local c = require('gitlab.jobs').new(); local a = assert(c:get(1, 1009));"
+      .. "local b = assert(c:job()); io.write(a.name, ' ', b.id)",
+      ("GITLAB_URL=%s GITLAB_TOKEN=%s CI_JOB_TOKEN=%s"):format(fake.url, fake.TOKEN, fake.JOB_TOKEN))
+    assert.are.equal("unit-tests 1012", out)
+  end)
+
+  it("falls back to CI_SERVER_URL", function()
+    local out = run_lua("local c = require('gitlab.jobs').new(); io.write(assert(c:get(1, 1009)).name)",
+      ("CI_SERVER_URL=%s GITLAB_TOKEN=%s"):format(fake.url, fake.TOKEN))
+    assert.are.equal("unit-tests", out)
+  end)
+
+  it("reads no environment variable for a token given as false", function()
+    local out = run_lua("local c = require('gitlab.jobs').new{token = false};"
+      .. "local _, e = c:get(1, 1009); io.write(e.status)",
+      ("GITLAB_URL=%s GITLAB_TOKEN=%s"):format(fake.url, fake.TOKEN))
+    assert.are.equal("401", out)
+  end)
+
+  -- <close> exists on Lua 5.4 only
+  if _VERSION == "Lua 5.4" then
+    it("is closed by <close>", function()
+      local f = assert(load([[
+        local fake = ...
+        local c <close> = fake.client()
+        assert(c:get(1, 1009))
+        return c
+      ]]))
+      local c = f(fake)
+      fake.raises(function() c:get(1, 1009) end, "closed")
+    end)
+  end
+
+  it("is freed by the garbage collector, with a request's connection", function()
+    do
+      local c = fake.client()
+      assert(c:get(1, 1009))
+    end
+    collectgarbage()
+    collectgarbage()
+    local c = fake.client()
+    assert(c:get(1, 1009))
+    c:close()
+  end)
+
+  it("keeps two clients apart", function()
+    local a = fake.client()
+    local b = fake.client{ token = fake.READONLY }
+    assert(a:get(1, 1009))
+    assert(b:get(1, 1009))
+    a:close()
+    assert(b:get(1, 1009))
+    local reqs = fake.requests()
+    assert.are.equal(fake.TOKEN, reqs[1].headers["private-token"])
+    assert.are.equal(fake.READONLY, reqs[2].headers["private-token"])
+    assert.are_not.equal(reqs[1].connection, reqs[2].connection)
+    b:close()
+  end)
+
+  it("says what it is", function()
+    local c = fake.client()
+    assert.matches("gitlab.jobs.client", tostring(c))
+    c:close()
+    assert.matches("closed", tostring(c))
+  end)
+
+  it("uses its own cjson instance, whatever the host set", function()
+    local cjson = require("cjson")
+    cjson.decode_max_depth(2)
+    local c = fake.client()
+    local job, err = c:get(1, 1009)
+    cjson.decode_max_depth(1000)
+    assert(job, tostring(err))
+    assert.are.equal(101, job.pipeline.id)
+    c:close()
+  end)
+
+  it("decodes with vim.json where cjson is absent", function()
+    local out = run_lua([[
+      local real = require("cjson")
+      package.loaded.cjson = nil
+      package.preload.cjson = function() error("no cjson here") end
+      local decoded = 0
+      vim = { json = { decode = function(s) decoded = decoded + 1; return real.decode(s) end }, NIL = real.null }
+      local c = require("gitlab.jobs").new{ url = os.getenv("U"), token = os.getenv("T") }
+      local job = assert(c:get(1, 1009))
+      io.write(decoded, " ", tostring(job.coverage), " ", job.pipeline.id)
+    ]], ("U=%s T=%s"):format(fake.url, fake.TOKEN))
+    assert.are.equal("1 nil 101", out)
+  end)
+
+  it("sets no globals when loaded", function()
+    local out = run_lua([[
+      local before = {}
+      for k in pairs(_G) do before[k] = true end
+      require("gitlab.jobs")
+      local added = {}
+      for k in pairs(_G) do if not before[k] then added[#added + 1] = k end end
+      io.write("added:", table.concat(added, ","))
+    ]])
+    assert.are.equal("added:", out)
+  end)
+end)
