@@ -15,9 +15,9 @@
 #define GJ_EXPORT
 #endif
 
-LUALIB_API GJ_EXPORT int luaopen_gitlab_jobs_core(lua_State *L);
+#define GJ_CALL_MT "gitlab.jobs.call"
 
-enum { R_OBJECT, R_LIST, R_TRACE };
+LUALIB_API GJ_EXPORT int luaopen_gitlab_jobs_core(lua_State *L);
 
 static const char *const STATUSES[] = {
     "created", "waiting_for_resource", "preparing", "waiting_for_callback",
@@ -202,75 +202,75 @@ static void add(lua_State *L, gj_buf *b, const char *s, size_t n)
         oom(L);
 }
 
-static void begin(lua_State *L, gj_client *c, const char *method)
+static void begin(lua_State *L, gj_call *k, const char *method)
 {
-    gj_buf_reset(&c->req.url);
-    gj_buf_reset(&c->req.path);
-    gj_buf_reset(&c->req.body);
-    c->req.has_body = 0;
-    c->req.method = method;
-    c->req.nheaders = 0;
-    add(L, &c->req.url, c->base, strlen(c->base));
-    add(L, &c->req.url, "/api/v4", 7);
-    add(L, &c->req.path, "", 0);
+    gj_buf_reset(&k->req.url);
+    gj_buf_reset(&k->req.path);
+    gj_buf_reset(&k->req.body);
+    k->req.has_body = 0;
+    k->req.method = method;
+    k->req.nheaders = 0;
+    add(L, &k->req.url, k->client->base, strlen(k->client->base));
+    add(L, &k->req.url, "/api/v4", 7);
+    add(L, &k->req.path, "", 0);
 }
 
-static void path_lit(lua_State *L, gj_client *c, const char *s)
+static void path_lit(lua_State *L, gj_call *k, const char *s)
 {
-    add(L, &c->req.url, s, strlen(s));
-    add(L, &c->req.path, s, strlen(s));
+    add(L, &k->req.url, s, strlen(s));
+    add(L, &k->req.path, s, strlen(s));
 }
 
-static void path_int(lua_State *L, gj_client *c, lua_Integer v)
+static void path_int(lua_State *L, gj_call *k, lua_Integer v)
 {
     char num[32];
     int n = snprintf(num, sizeof num, "/%lld", (long long)v);
-    add(L, &c->req.url, num, (size_t)n);
-    add(L, &c->req.path, num, (size_t)n);
+    add(L, &k->req.url, num, (size_t)n);
+    add(L, &k->req.path, num, (size_t)n);
 }
 
 /* "/projects/<id or escaped path>" */
-static void path_project(lua_State *L, gj_client *c, int arg)
+static void path_project(lua_State *L, gj_call *k, int arg)
 {
-    path_lit(L, c, "/projects");
+    path_lit(L, k, "/projects");
     if (lua_type(L, arg) == LUA_TSTRING) {
         size_t n;
         const char *s = lua_tolstring(L, arg, &n);
-        size_t start = c->req.url.n;
-        add(L, &c->req.url, "/", 1);
-        if (gj_url_escape(&c->req.url, s, n))
+        size_t start = k->req.url.n;
+        add(L, &k->req.url, "/", 1);
+        if (gj_url_escape(&k->req.url, s, n))
             oom(L);
-        add(L, &c->req.path, c->req.url.p + start, c->req.url.n - start);
+        add(L, &k->req.path, k->req.url.p + start, k->req.url.n - start);
     } else {
-        path_int(L, c, check_id(L, arg, "project"));
+        path_int(L, k, check_id(L, arg, "project"));
     }
 }
 
-static void query(lua_State *L, gj_client *c, const char *name, const char *value)
+static void query(lua_State *L, gj_call *k, const char *name, const char *value)
 {
-    add(L, &c->req.url, strchr(c->req.url.p, '?') ? "&" : "?", 1);
-    add(L, &c->req.url, name, strlen(name));
-    add(L, &c->req.url, "=", 1);
-    if (gj_url_escape(&c->req.url, value, strlen(value)))
+    add(L, &k->req.url, strchr(k->req.url.p, '?') ? "&" : "?", 1);
+    add(L, &k->req.url, name, strlen(name));
+    add(L, &k->req.url, "=", 1);
+    if (gj_url_escape(&k->req.url, value, strlen(value)))
         oom(L);
 }
 
-static void query_int(lua_State *L, gj_client *c, const char *name, lua_Integer v)
+static void query_int(lua_State *L, gj_call *k, const char *name, lua_Integer v)
 {
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)v);
-    query(L, c, name, num);
+    query(L, k, name, num);
 }
 
 /* scope: a status or an array of them, sent as scope[]=a&scope[]=b */
-static void query_scope(lua_State *L, gj_client *c, int arg)
+static void query_scope(lua_State *L, gj_call *k, int arg)
 {
     int t = opt_field(L, arg, "scope");
     int v = lua_gettop(L);
     if (t == LUA_TSTRING) {
         if (!is_status(lua_tostring(L, v)))
             luaL_argerror(L, arg, lua_pushfstring(L, "scope: unknown status '%s'", lua_tostring(L, v)));
-        query(L, c, "scope%5B%5D", lua_tostring(L, v));
+        query(L, k, "scope%5B%5D", lua_tostring(L, v));
     } else if (t == LUA_TTABLE) {
         size_t i, n = lua_rawlen(L, v);
         if (n == 0)
@@ -286,7 +286,7 @@ static void query_scope(lua_State *L, gj_client *c, int arg)
         }
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, v, (int)i);
-            query(L, c, "scope%5B%5D", lua_tostring(L, -1));
+            query(L, k, "scope%5B%5D", lua_tostring(L, -1));
             lua_pop(L, 1);
         }
     } else if (t != LUA_TNIL) {
@@ -324,7 +324,7 @@ static int same_origin(const gj_client *c, const char *url)
 
 /* A next_url option: fetch the page the server linked, as given. The path
  * for errors is what follows /api/v4, without the query. */
-static int begin_url(lua_State *L, gj_client *c, int arg)
+static int begin_url(lua_State *L, gj_call *k, int arg)
 {
     size_t n;
     const char *u, *p, *q;
@@ -339,40 +339,42 @@ static int begin_url(lua_State *L, gj_client *c, int arg)
     u = lua_tolstring(L, -1, &n);
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
         luaL_argerror(L, arg, "next_url: http or https URL expected");
-    if (strncmp(c->base, "https://", 8) == 0 && strncmp(u, "http://", 7) == 0)
+    if (strncmp(k->client->base, "https://", 8) == 0 && strncmp(u, "http://", 7) == 0)
         luaL_argerror(L, arg, "next_url: refusing to go from https to http");
-    begin(L, c, "GET");
-    gj_buf_reset(&c->req.url);
-    add(L, &c->req.url, u, n);
+    begin(L, k, "GET");
+    gj_buf_reset(&k->req.url);
+    add(L, &k->req.url, u, n);
     p = strstr(u, "/api/v4");
     p = p ? p + 7 : u + origin_len(u);
     q = strchr(p, '?');
-    add(L, &c->req.path, p, q ? (size_t)(q - p) : strlen(p));
+    add(L, &k->req.path, p, q ? (size_t)(q - p) : strlen(p));
     lua_pop(L, 1);
     return 1;
 }
 
-static void set_headers(gj_client *c, int auth, int json_accept)
+static void set_headers(gj_call *k)
 {
+    int auth = k->auth, json_accept = k->kind != R_TRACE;
+    k->req.nheaders = 0;
     if (auth == GJ_AUTH_JOB) {
-        gj_req_header(&c->req, "JOB-TOKEN", c->job_token);
+        gj_req_header(&k->req, "JOB-TOKEN", k->client->job_token);
     } else if (auth == GJ_AUTH_DEFAULT) {
-        if (c->token) {
-            gj_req_header(&c->req, "PRIVATE-TOKEN", c->token);
-        } else if (c->oauth_token) {
-            gj_buf_reset(&c->req.auth_value);
-            if (gj_buf_adds(&c->req.auth_value, "Bearer ") == 0 &&
-                gj_buf_adds(&c->req.auth_value, c->oauth_token) == 0)
-                gj_req_header(&c->req, "Authorization", c->req.auth_value.p);
-        } else if (c->job_token) {
-            gj_req_header(&c->req, "JOB-TOKEN", c->job_token);
+        if (k->client->token) {
+            gj_req_header(&k->req, "PRIVATE-TOKEN", k->client->token);
+        } else if (k->client->oauth_token) {
+            gj_buf_reset(&k->req.auth_value);
+            if (gj_buf_adds(&k->req.auth_value, "Bearer ") == 0 &&
+                gj_buf_adds(&k->req.auth_value, k->client->oauth_token) == 0)
+                gj_req_header(&k->req, "Authorization", k->req.auth_value.p);
+        } else if (k->client->job_token) {
+            gj_req_header(&k->req, "JOB-TOKEN", k->client->job_token);
         }
     }
     if (json_accept)
-        gj_req_header(&c->req, "Accept", "application/json");
-    gj_req_header(&c->req, "User-Agent", c->user_agent);
-    if (c->req.has_body)
-        gj_req_header(&c->req, "Content-Type", "application/json");
+        gj_req_header(&k->req, "Accept", "application/json");
+    gj_req_header(&k->req, "User-Agent", k->client->user_agent);
+    if (k->req.has_body)
+        gj_req_header(&k->req, "Content-Type", "application/json");
 }
 
 /* ---- running a request ---- */
@@ -389,7 +391,8 @@ static void push_uservalue_field(lua_State *L, int ud, const char *name)
     }
 }
 
-/* Waits through the client's sleep (a Lua function), else nanosleep. */
+/* Waits through the client's sleep (a Lua function), else nanosleep. The
+ * client is at stack index 1. */
 static void client_sleep(lua_State *L, double s)
 {
     if (!(s > 0))
@@ -417,60 +420,104 @@ static double backoff(gj_client *c, int attempt)
     return d / 2 + r * d / 2;
 }
 
-int gj_deliver(gj_client *c, const char *p, size_t n)
+static void call_init(gj_call *k, gj_client *c)
 {
-    if (c->skip) {
-        size_t k = c->skip < n ? c->skip : n;
-        p += k;
-        n -= k;
-        c->skip -= k;
+    memset(k, 0, sizeof *k);
+    k->client = c;
+    k->sink_ref = LUA_NOREF;
+    k->err_ref = LUA_NOREF;
+    k->cb_ref = LUA_NOREF;
+    k->state = CALL_DONE;
+}
+
+static void call_free(gj_call *k)
+{
+    gj_curl_close(k);
+    if (k->req.auth_value.p)
+        memset(k->req.auth_value.p, 0, k->req.auth_value.cap);
+    gj_buf_free(&k->req.auth_value);
+    gj_buf_free(&k->req.url);
+    gj_buf_free(&k->req.path);
+    gj_buf_free(&k->req.body);
+    gj_buf_free(&k->res.head);
+    gj_buf_free(&k->res.body);
+}
+
+static void unref(lua_State *L, int *ref)
+{
+    if (*ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+        *ref = LUA_NOREF;
+    }
+}
+
+int gj_deliver(gj_call *k, const char *p, size_t n)
+{
+    if (k->skip) {
+        size_t m = k->skip < n ? k->skip : n;
+        p += m;
+        n -= m;
+        k->skip -= m;
     }
     if (n == 0)
         return 0;
-    if (c->sink) {
-        lua_State *L = c->L;
+    if (k->sink || k->sink_ref != LUA_NOREF) {
+        lua_State *L = k->L;
         if (!lua_checkstack(L, 3)) {
             lua_pushliteral(L, "gitlab.jobs: stack overflow in sink");
-            c->sink_failed = 1;
+            k->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
             return -1;
         }
-        lua_pushvalue(L, c->sink);
+        if (k->sink)
+            lua_pushvalue(L, k->sink);
+        else
+            lua_rawgeti(L, LUA_REGISTRYINDEX, k->sink_ref);
         lua_pushlstring(L, p, n);
         if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-            c->sink_failed = 1; /* the error stays on the stack */
+            /* kept until libcurl has returned, then raised */
+            k->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
             return -1;
         }
-        c->delivered += n;
+        k->delivered += n;
         return 0;
     }
-    return gj_buf_add(&c->res.body, p, n);
+    return gj_buf_add(&k->res.body, p, n);
+}
+
+/* Raises what a sink raised. */
+static int raise_sink_error(lua_State *L, gj_call *k)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->err_ref);
+    unref(L, &k->err_ref);
+    return lua_error(L);
 }
 
 /* Calls a Lua transport. Returns -1 when it raised (the error is on top). */
-static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
+static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
 {
     int i, base = lua_gettop(L);
     o->ok = 0;
     o->kind = "network";
     o->sent = 1; /* a transport cannot tell us: assume the worst */
+    k->errbuf[0] = '\0';
     lua_pushvalue(L, tix);
     lua_createtable(L, 0, 5);
-    lua_pushstring(L, c->req.method);
+    lua_pushstring(L, k->req.method);
     lua_setfield(L, -2, "method");
-    lua_pushlstring(L, c->req.url.p, c->req.url.n);
+    lua_pushlstring(L, k->req.url.p, k->req.url.n);
     lua_setfield(L, -2, "url");
-    lua_createtable(L, 0, c->req.nheaders);
-    for (i = 0; i < c->req.nheaders; i++) {
-        lua_pushstring(L, c->req.hvalue[i]);
-        lua_setfield(L, -2, c->req.hname[i]);
+    lua_createtable(L, 0, k->req.nheaders);
+    for (i = 0; i < k->req.nheaders; i++) {
+        lua_pushstring(L, k->req.hvalue[i]);
+        lua_setfield(L, -2, k->req.hname[i]);
     }
     lua_setfield(L, -2, "headers");
-    if (c->req.has_body) {
-        lua_pushlstring(L, c->req.body.p, c->req.body.n);
+    if (k->req.has_body) {
+        lua_pushlstring(L, k->req.body.p, k->req.body.n);
         lua_setfield(L, -2, "body");
     }
-    if (c->timeout_ms > 0) {
-        lua_pushnumber(L, c->timeout_ms / 1000.0);
+    if (k->client->timeout_ms > 0) {
+        lua_pushnumber(L, k->client->timeout_ms / 1000.0);
         lua_setfield(L, -2, "timeout");
     }
     if (lua_pcall(L, 1, 2, 0) != LUA_OK)
@@ -481,11 +528,11 @@ static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
         const char *body;
         lua_getfield(L, res, "status");
         if (lua_type(L, -1) != LUA_TNUMBER) {
-            strcpy(c->errbuf, "transport returned a response without a numeric status");
+            strcpy(k->errbuf, "transport returned a response without a numeric status");
             lua_settop(L, base);
             return 0;
         }
-        c->res.status = (long)lua_tonumber(L, -1);
+        k->res.status = (long)lua_tonumber(L, -1);
         lua_pop(L, 1);
         lua_getfield(L, res, "headers");
         if (lua_type(L, -1) == LUA_TTABLE) {
@@ -494,13 +541,13 @@ static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
             while (lua_next(L, h)) {
                 if (lua_type(L, -2) == LUA_TSTRING) {
                     size_t kn, j;
-                    const char *k = lua_tolstring(L, -2, &kn);
+                    const char *key = lua_tolstring(L, -2, &kn);
                     for (j = 0; j < kn; j++) {
-                        char ch = k[j];
-                        if (gj_buf_addc(&c->res.head, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch)))
+                        char ch = key[j];
+                        if (gj_buf_addc(&k->res.head, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch)))
                             oom(L);
                     }
-                    add(L, &c->res.head, ": ", 2);
+                    add(L, &k->res.head, ": ", 2);
                     if (lua_type(L, -1) == LUA_TTABLE) { /* repeated header */
                         size_t m = lua_rawlen(L, -1);
                         for (j = 1; j <= m; j++) {
@@ -508,19 +555,19 @@ static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
                             if (lua_isstring(L, -1)) {
                                 const char *v = lua_tolstring(L, -1, &n);
                                 if (j > 1)
-                                    add(L, &c->res.head, ", ", 2);
-                                add(L, &c->res.head, v, n);
+                                    add(L, &k->res.head, ", ", 2);
+                                add(L, &k->res.head, v, n);
                             }
                             lua_pop(L, 1);
                         }
                     } else if (lua_isstring(L, -1)) {
                         const char *v;
-                        lua_pushvalue(L, -1); /* tolstring must not convert the key's neighbour in place */
+                        lua_pushvalue(L, -1); /* a number converted in place would upset lua_next */
                         v = lua_tolstring(L, -1, &n);
-                        add(L, &c->res.head, v, n);
+                        add(L, &k->res.head, v, n);
                         lua_pop(L, 1);
                     }
-                    add(L, &c->res.head, "\r\n", 2);
+                    add(L, &k->res.head, "\r\n", 2);
                 }
                 lua_pop(L, 1);
             }
@@ -529,29 +576,26 @@ static int perform_lua(lua_State *L, gj_client *c, int tix, gj_outcome *o)
         lua_getfield(L, res, "body");
         body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : (n = 0, "");
         o->ok = 1;
-        if (c->skipping && c->res.status >= 200 && c->res.status < 300) {
+        if (k->skipping && k->res.status >= 200 && k->res.status < 300) {
             size_t off = 0;
             while (off < n) { /* in pieces, as a network would give them */
-                size_t k = n - off < 65536 ? n - off : 65536;
-                if (gj_deliver(c, body + off, k)) {
-                    if (c->sink_failed) {
-                        lua_replace(L, base + 1);
-                        lua_settop(L, base + 1);
-                        return 0;
-                    }
+                size_t m = n - off < 65536 ? n - off : 65536;
+                if (gj_deliver(k, body + off, m)) {
+                    if (k->err_ref != LUA_NOREF)
+                        break;
                     oom(L);
                 }
-                off += k;
+                off += m;
             }
-        } else if (n > c->max_body) {
-            c->too_big = 1;
+        } else if (n > k->client->max_body) {
+            k->too_big = 1;
         } else {
-            add(L, &c->res.body, body, n);
+            add(L, &k->res.body, body, n);
         }
     } else {
         const char *msg = lua_tostring(L, base + 2);
-        strncpy(c->errbuf, msg ? msg : "transport failed", sizeof c->errbuf - 1);
-        c->errbuf[sizeof c->errbuf - 1] = '\0';
+        strncpy(k->errbuf, msg ? msg : "transport failed", sizeof k->errbuf - 1);
+        k->errbuf[sizeof k->errbuf - 1] = '\0';
     }
     lua_settop(L, base);
     return 0;
@@ -570,12 +614,11 @@ static int is_redirect(long s)
 }
 
 /* Points the request at a redirect's Location. 0 when followed. */
-static int follow(lua_State *L, gj_client *c, int *auth)
+static int follow(lua_State *L, gj_call *k)
 {
     size_t n;
-    const char *loc = gj_header(&c->res, "location", &n);
+    const char *loc = gj_header(&k->res, "location", &n);
     char *target;
-    int olen;
     if (loc == NULL || n == 0)
         return -1;
     target = (char *)malloc(n + 1);
@@ -585,19 +628,18 @@ static int follow(lua_State *L, gj_client *c, int *auth)
     target[n] = '\0';
     if (target[0] == '/') {
         /* absolute path on the current origin */
-        olen = origin_len(c->req.url.p);
-        c->req.url.n = (size_t)olen;
-        if (gj_buf_add(&c->req.url, target, n)) {
+        k->req.url.n = (size_t)origin_len(k->req.url.p);
+        if (gj_buf_add(&k->req.url, target, n)) {
             free(target);
             oom(L);
         }
     } else if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0) {
-        if (strncmp(c->req.url.p, "https://", 8) == 0 && strncmp(target, "http://", 7) == 0) {
+        if (strncmp(k->req.url.p, "https://", 8) == 0 && strncmp(target, "http://", 7) == 0) {
             free(target);
             return -1; /* never from https down to http */
         }
-        gj_buf_reset(&c->req.url);
-        if (gj_buf_add(&c->req.url, target, n)) {
+        gj_buf_reset(&k->req.url);
+        if (gj_buf_add(&k->req.url, target, n)) {
             free(target);
             oom(L);
         }
@@ -606,24 +648,173 @@ static int follow(lua_State *L, gj_client *c, int *auth)
         return -1;
     }
     free(target);
-    if (!same_origin(c, c->req.url.p))
-        *auth = GJ_AUTH_NONE; /* another origin never sees the token */
+    if (k->auth != GJ_AUTH_NONE && !same_origin(k->client, k->req.url.p)) {
+        k->auth = GJ_AUTH_NONE; /* another origin never sees the token */
+        set_headers(k);
+    }
     return 0;
 }
 
 /* Remembers RateLimit-Remaining: 0, so the next request waits instead of
  * spending a 429. */
-static void note_ratelimit(gj_client *c)
+static void note_ratelimit(gj_call *k)
 {
     double remaining, reset;
-    if (gj_header_int(&c->res, "ratelimit-remaining", &remaining) && remaining == 0 &&
-        gj_header_int(&c->res, "ratelimit-reset", &reset))
-        c->ratelimit_until = reset < 1e9 ? wall_now() + reset : reset;
+    if (gj_header_int(&k->res, "ratelimit-remaining", &remaining) && remaining == 0 &&
+        gj_header_int(&k->res, "ratelimit-reset", &reset))
+        k->client->ratelimit_until = reset < 1e9 ? wall_now() + reset : reset;
 }
 
-static void release(gj_client *c)
+/* Resets a call's answer for one more try. */
+static void begin_attempt(lua_State *L, gj_call *k)
 {
-    gj_curl_close(c);
+    k->attempts++;
+    gj_buf_reset(&k->res.head);
+    gj_buf_reset(&k->res.body);
+    k->res.status = 0;
+    k->L = L;
+    k->skipping = k->kind == R_TRACE;
+    k->skip = k->offset + k->delivered; /* a retried stream goes on where it stopped */
+    k->too_big = 0;
+}
+
+enum { STEP_DONE, STEP_AGAIN, STEP_WAIT };
+
+/* After a try: done, again at once (a redirect), or again after *wait. */
+static int decide(lua_State *L, gj_call *k, const gj_outcome *o, double *wait)
+{
+    gj_client *c = k->client;
+    int post = strcmp(k->req.method, "POST") == 0;
+    if (k->too_big)
+        return STEP_DONE;
+    if (o->ok) {
+        note_ratelimit(k);
+        if (!post && is_redirect(k->res.status) && k->hops < 10 && follow(L, k) == 0) {
+            k->hops++;
+            k->attempts--; /* a hop is not a retry */
+            return STEP_AGAIN;
+        }
+        if (retryable_status(k->res.status, post) && k->attempts <= c->retry_max) {
+            *wait = -1;
+            if (k->res.status == 429 || k->res.status == 503)
+                *wait = gj_retry_after(&k->res, wall_now());
+            if (*wait < 0)
+                *wait = backoff(c, k->attempts);
+            return STEP_WAIT;
+        }
+        return STEP_DONE;
+    }
+    if (k->attempts <= c->retry_max && (!post || !o->sent)) {
+        *wait = backoff(c, k->attempts);
+        return STEP_WAIT;
+    }
+    return STEP_DONE;
+}
+
+/* Pushes what a finished call returns: (value [, page]) or (nil, err). */
+static int push_result(lua_State *L, gj_call *k, const gj_outcome *o)
+{
+    gj_errinfo e;
+    memset(&e, 0, sizeof e);
+    e.method = k->req.method;
+    e.path = k->req.path.p;
+    e.attempts = k->attempts;
+    e.retry_after = -1;
+    if (k->too_big) {
+        e.kind = "decode";
+        lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)k->client->max_body);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (!o->ok) {
+        e.kind = o->kind;
+        e.maybe_done = strcmp(k->req.method, "POST") == 0 && o->sent;
+        lua_pushstring(L, k->errbuf);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (k->res.status < 200 || k->res.status > 299) {
+        if (k->res.status == 429 || k->res.status == 503)
+            e.retry_after = gj_retry_after(&k->res, wall_now());
+        e.maybe_done = strcmp(k->req.method, "POST") == 0 && k->res.status >= 500;
+        return gj_push_http_error(L, &e, &k->res);
+    }
+    if (k->kind == R_TRACE) {
+        if (k->sink || k->sink_ref != LUA_NOREF)
+            lua_pushinteger(L, (lua_Integer)k->delivered);
+        else
+            lua_pushlstring(L, k->res.body.p ? k->res.body.p : "", k->res.body.n);
+        return 1;
+    }
+    if (!gj_push_json(L, k->res.body.p ? k->res.body.p : "", k->res.body.n)) {
+        e.kind = "decode";
+        return gj_push_error(L, &e, k->res.body.p, k->res.body.n);
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        e.kind = "decode";
+        lua_pushstring(L, k->kind == R_LIST ? "expected a JSON array in the response"
+                                            : "expected a JSON object in the response");
+        return gj_push_error(L, &e, k->res.body.p, k->res.body.n);
+    }
+    if (k->kind == R_LIST) {
+        gj_push_page(L, &k->res);
+        return 2;
+    }
+    return 1;
+}
+
+/* Sends the blocking request built in k, with retries and redirects. */
+static int run(lua_State *L, gj_client *c, gj_call *k)
+{
+    gj_outcome o;
+    double wait = 0;
+    int tix;
+
+    push_uservalue_field(L, 1, "transport");
+    tix = lua_gettop(L);
+    set_headers(k);
+    k->attempts = 0;
+    k->hops = 0;
+    k->delivered = 0;
+    for (;;) {
+        double now = wall_now();
+        if (c->ratelimit_until > now) {
+            wait = c->ratelimit_until - now;
+            c->ratelimit_until = 0;
+            client_sleep(L, wait);
+        }
+        begin_attempt(L, k);
+        c->busy = 1;
+        if (lua_type(L, tix) == LUA_TFUNCTION) {
+            if (perform_lua(L, k, tix, &o)) {
+                c->busy = 0;
+                return lua_error(L);
+            }
+        } else {
+            gj_curl_perform(k, &o);
+        }
+        c->busy = 0;
+        if (k->err_ref != LUA_NOREF)
+            return raise_sink_error(L, k);
+        switch (decide(L, k, &o, &wait)) {
+        case STEP_AGAIN:
+            continue;
+        case STEP_WAIT:
+            client_sleep(L, wait);
+            continue;
+        default:
+            return push_result(L, k, &o);
+        }
+    }
+}
+
+static void cancel_call(lua_State *L, gj_call *k);
+
+static void release(lua_State *L, gj_client *c)
+{
+    while (c->calls)
+        cancel_call(L, c->calls);
+    gj_multi_close(c);
+    call_free(&c->sync);
     free(c->base);
     c->base = NULL;
     free_secret(&c->token);
@@ -633,151 +824,34 @@ static void release(gj_client *c)
     c->user_agent = NULL;
     free(c->ca_file);
     c->ca_file = NULL;
-    if (c->req.auth_value.p)
-        memset(c->req.auth_value.p, 0, c->req.auth_value.cap);
-    gj_buf_free(&c->req.auth_value);
-    gj_buf_free(&c->req.url);
-    gj_buf_free(&c->req.path);
-    gj_buf_free(&c->req.body);
-    gj_buf_free(&c->res.head);
-    gj_buf_free(&c->res.body);
 }
 
-/* Sends the request built in c->req, with retries and redirects, and
- * pushes the result: (value [, page]) or (nil, err). */
-static int run(lua_State *L, gj_client *c, int kind, int auth, size_t offset, int sink)
+/* Where a call's arguments are built: a call being started, else the
+ * client's own. */
+static gj_call *cur(gj_client *c)
 {
-    gj_outcome o;
-    gj_errinfo e;
-    int post = strcmp(c->req.method, "POST") == 0;
-    int attempts = 0, hops = 0, tix, nret;
-
-    push_uservalue_field(L, 1, "transport");
-    tix = lua_gettop(L);
-    set_headers(c, auth, kind != R_TRACE);
-    c->delivered = 0;
-    for (;;) {
-        double wait, now = wall_now();
-        if (c->ratelimit_until > now) {
-            wait = c->ratelimit_until - now;
-            c->ratelimit_until = 0;
-            client_sleep(L, wait);
-        }
-        attempts++;
-        gj_buf_reset(&c->res.head);
-        gj_buf_reset(&c->res.body);
-        c->res.status = 0;
-        c->L = L;
-        c->sink = sink;
-        c->skipping = kind == R_TRACE;
-        c->skip = offset + c->delivered; /* a retried stream goes on where it stopped */
-        c->sink_failed = 0;
-        c->too_big = 0;
-        c->busy = 1;
-        if (lua_type(L, tix) == LUA_TFUNCTION) {
-            if (perform_lua(L, c, tix, &o)) {
-                c->busy = 0;
-                return lua_error(L);
-            }
-        } else {
-            gj_curl_perform(c, &o);
-        }
-        c->busy = 0;
-        if (c->sink_failed)
-            return lua_error(L);
-        if (c->too_big)
-            break;
-        if (o.ok) {
-            note_ratelimit(c);
-            if (!post && is_redirect(c->res.status) && hops < 10) {
-                int a = auth;
-                if (follow(L, c, &a) == 0) {
-                    hops++;
-                    attempts--; /* a hop is not a retry */
-                    if (a != auth) {
-                        auth = a;
-                        c->req.nheaders = 0;
-                        set_headers(c, auth, kind != R_TRACE);
-                    }
-                    continue;
-                }
-            }
-            if (retryable_status(c->res.status, post) && attempts <= c->retry_max) {
-                wait = -1;
-                if (c->res.status == 429 || c->res.status == 503)
-                    wait = gj_retry_after(&c->res, wall_now());
-                if (wait < 0)
-                    wait = backoff(c, attempts);
-                client_sleep(L, wait);
-                continue;
-            }
-            break;
-        }
-        if (attempts <= c->retry_max && (!post || !o.sent)) {
-            client_sleep(L, backoff(c, attempts));
-            continue;
-        }
-        break;
-    }
-
-    memset(&e, 0, sizeof e);
-    e.method = c->req.method;
-    e.path = c->req.path.p;
-    e.attempts = attempts;
-    e.retry_after = -1;
-    if (c->too_big) {
-        e.kind = "decode";
-        lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)c->max_body);
-        return gj_push_error(L, &e, NULL, 0);
-    }
-    if (!o.ok) {
-        e.kind = o.kind;
-        e.maybe_done = post && o.sent;
-        lua_pushstring(L, c->errbuf);
-        return gj_push_error(L, &e, NULL, 0);
-    }
-    if (c->res.status < 200 || c->res.status > 299) {
-        if (c->res.status == 429 || c->res.status == 503)
-            e.retry_after = gj_retry_after(&c->res, wall_now());
-        e.maybe_done = post && c->res.status >= 500;
-        return gj_push_http_error(L, &e, &c->res);
-    }
-    if (kind == R_TRACE) {
-        if (sink)
-            lua_pushinteger(L, (lua_Integer)c->delivered);
-        else
-            lua_pushlstring(L, c->res.body.p ? c->res.body.p : "", c->res.body.n);
-        return 1;
-    }
-    if (!gj_push_json(L, c->res.body.p ? c->res.body.p : "", c->res.body.n)) {
-        e.kind = "decode";
-        return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
-    }
-    nret = 1;
-    if (kind == R_LIST) {
-        if (lua_type(L, -1) != LUA_TTABLE) {
-            lua_pop(L, 1);
-            e.kind = "decode";
-            lua_pushliteral(L, "expected a JSON array in the response");
-            return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
-        }
-        gj_push_page(L, &c->res);
-        nret = 2;
-    } else if (lua_type(L, -1) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        e.kind = "decode";
-        lua_pushliteral(L, "expected a JSON object in the response");
-        return gj_push_error(L, &e, c->res.body.p, c->res.body.n);
-    }
-    return nret;
+    return c->building ? c->building : &c->sync;
 }
 
-/* Runs the request, then frees the client if its sink closed it. */
-static int finish(lua_State *L, gj_client *c, int kind, int auth, size_t offset, int sink)
+/* Runs the request built in k, or, for start(), keeps what it needs. */
+static int finish(lua_State *L, gj_client *c, gj_call *k, int kind, int auth, size_t offset, int sink)
 {
-    int n = run(L, c, kind, auth, offset, sink);
-    if (c->closed)
-        release(c);
+    int n;
+    k->kind = kind;
+    k->auth = auth;
+    k->offset = offset;
+    if (k == c->building) {
+        if (sink) {
+            lua_pushvalue(L, sink);
+            k->sink_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        }
+        return 0;
+    }
+    k->sink = sink;
+    n = run(L, c, k);
+    k->sink = 0;
+    if (c->closed) /* its sink closed it */
+        release(L, c);
     return n;
 }
 
@@ -790,23 +864,23 @@ static const char *const TRACE_OPTS[] = {"sink", "offset", NULL};
 static const char *const PLAY_OPTS[] = {"variables", NULL};
 
 /* page, per_page, include_retried and pagination, as the call allows. */
-static void list_query(lua_State *L, gj_client *c, int arg)
+static void list_query(lua_State *L, gj_call *k, int arg)
 {
     int t;
-    query_scope(L, c, arg);
+    query_scope(L, k, arg);
     if (opt_field(L, arg, "page") != LUA_TNIL)
-        query_int(L, c, "page", check_id_at(L, lua_gettop(L), arg, "page"));
+        query_int(L, k, "page", check_id_at(L, lua_gettop(L), arg, "page"));
     lua_pop(L, 1);
     if (opt_field(L, arg, "per_page") != LUA_TNIL) {
         lua_Integer v = check_id_at(L, lua_gettop(L), arg, "per_page");
         if (v > 100)
             luaL_argerror(L, arg, "per_page: must be between 1 and 100");
-        query_int(L, c, "per_page", v);
+        query_int(L, k, "per_page", v);
     }
     lua_pop(L, 1);
     t = opt_field(L, arg, "include_retried");
     if (t == LUA_TBOOLEAN)
-        query(L, c, "include_retried", lua_toboolean(L, -1) ? "true" : "false");
+        query(L, k, "include_retried", lua_toboolean(L, -1) ? "true" : "false");
     else if (t != LUA_TNIL) {
         lua_replace(L, arg);
         argerr(L, arg, "include_retried", "boolean");
@@ -818,7 +892,7 @@ static void list_query(lua_State *L, gj_client *c, int arg)
             lua_replace(L, arg);
             argerr(L, arg, "pagination", "\"keyset\"");
         }
-        query(L, c, "pagination", "keyset");
+        query(L, k, "pagination", "keyset");
     }
     lua_pop(L, 1);
 }
@@ -838,37 +912,39 @@ static void check_next_url_alone(lua_State *L, int arg)
 static int l_list(lua_State *L)
 {
     gj_client *c = check_client(L);
+    gj_call *k = cur(c);
     check_project(L, 2);
     check_options(L, 3, LIST_OPTS);
-    if (begin_url(L, c, 3)) {
+    if (begin_url(L, k, 3)) {
         check_next_url_alone(L, 3);
     } else {
-        begin(L, c, "GET");
-        path_project(L, c, 2);
-        path_lit(L, c, "/jobs");
-        list_query(L, c, 3);
+        begin(L, k, "GET");
+        path_project(L, k, 2);
+        path_lit(L, k, "/jobs");
+        list_query(L, k, 3);
     }
-    return finish(L, c, R_LIST, same_origin(c, c->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
+    return finish(L, c, k, R_LIST, same_origin(c, k->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
 }
 
 static int pipeline_list(lua_State *L, const char *const opts[], const char *what)
 {
     gj_client *c = check_client(L);
+    gj_call *k = cur(c);
     lua_Integer pid;
     check_project(L, 2);
     pid = check_id(L, 3, "pipeline_id");
     check_options(L, 4, opts);
-    if (begin_url(L, c, 4)) {
+    if (begin_url(L, k, 4)) {
         check_next_url_alone(L, 4);
     } else {
-        begin(L, c, "GET");
-        path_project(L, c, 2);
-        path_lit(L, c, "/pipelines");
-        path_int(L, c, pid);
-        path_lit(L, c, what);
-        list_query(L, c, 4);
+        begin(L, k, "GET");
+        path_project(L, k, 2);
+        path_lit(L, k, "/pipelines");
+        path_int(L, k, pid);
+        path_lit(L, k, what);
+        list_query(L, k, 4);
     }
-    return finish(L, c, R_LIST, same_origin(c, c->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
+    return finish(L, c, k, R_LIST, same_origin(c, k->req.url.p) ? GJ_AUTH_DEFAULT : GJ_AUTH_NONE, 0, 0);
 }
 
 static int l_pipeline_jobs(lua_State *L)
@@ -882,31 +958,34 @@ static int l_bridges(lua_State *L)
 }
 
 /* "/projects/:id/jobs/:job_id[suffix]" */
-static gj_client *job_request(lua_State *L, const char *method, const char *suffix)
+static gj_call *job_request(lua_State *L, const char *method, const char *suffix)
 {
     gj_client *c = check_client(L);
+    gj_call *k = cur(c);
     lua_Integer id;
     check_project(L, 2);
     id = check_id(L, 3, "job_id");
-    begin(L, c, method);
-    path_project(L, c, 2);
-    path_lit(L, c, "/jobs");
-    path_int(L, c, id);
+    begin(L, k, method);
+    path_project(L, k, 2);
+    path_lit(L, k, "/jobs");
+    path_int(L, k, id);
     if (suffix)
-        path_lit(L, c, suffix);
-    return c;
+        path_lit(L, k, suffix);
+    return k;
 }
 
 static int l_get(lua_State *L)
 {
-    gj_client *c = job_request(L, "GET", NULL);
-    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+    gj_call *k = job_request(L, "GET", NULL);
+    gj_client *c = k->client;
+    return finish(L, c, k, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
 }
 
 static int action(lua_State *L, const char *suffix)
 {
-    gj_client *c = job_request(L, "POST", suffix);
-    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+    gj_call *k = job_request(L, "POST", suffix);
+    gj_client *c = k->client;
+    return finish(L, c, k, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
 }
 
 static int l_cancel(lua_State *L) { return action(L, "/cancel"); }
@@ -919,11 +998,11 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* play's variables, in either form, as {"job_variables_attributes": [...]} */
-static void play_body(lua_State *L, gj_client *c, int arg)
+static void play_body(lua_State *L, gj_call *k, int arg)
 {
     int v, t = opt_field(L, arg, "variables");
     size_t i, n, count = 0;
-    gj_buf *b = &c->req.body;
+    gj_buf *b = &k->req.body;
     if (t == LUA_TNIL) {
         lua_pop(L, 1);
         return;
@@ -970,13 +1049,13 @@ static void play_body(lua_State *L, gj_client *c, int arg)
     if (n > 0) {
         for (i = 1; i <= n; i++) {
             size_t kl, vl;
-            const char *k, *val;
+            const char *key, *val;
             lua_rawgeti(L, v, (int)i);
             lua_getfield(L, -1, "key");
             lua_getfield(L, -2, "value");
-            k = lua_tolstring(L, -2, &kl);
+            key = lua_tolstring(L, -2, &kl);
             val = lua_tolstring(L, -1, &vl);
-            if ((i > 1 && gj_buf_addc(b, ',')) || gj_buf_adds(b, "{\"key\":") || gj_json_string(b, k, kl) ||
+            if ((i > 1 && gj_buf_addc(b, ',')) || gj_buf_adds(b, "{\"key\":") || gj_json_string(b, key, kl) ||
                 gj_buf_adds(b, ",\"value\":") || gj_json_string(b, val, vl) || gj_buf_addc(b, '}'))
                 oom(L);
             lua_pop(L, 3);
@@ -1005,26 +1084,28 @@ static void play_body(lua_State *L, gj_client *c, int arg)
         lua_pop(L, 1);
     }
     add(L, b, "]}", 2);
-    c->req.has_body = 1;
+    k->req.has_body = 1;
     lua_pop(L, 1);
 }
 
 static int l_play(lua_State *L)
 {
     gj_client *c = check_client(L);
+    gj_call *k;
     check_options(L, 4, PLAY_OPTS);
-    c = job_request(L, "POST", "/play");
-    play_body(L, c, 4);
-    return finish(L, c, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
+    k = job_request(L, "POST", "/play");
+    play_body(L, k, 4);
+    return finish(L, c, k, R_OBJECT, GJ_AUTH_DEFAULT, 0, 0);
 }
 
 static int l_trace(lua_State *L)
 {
     gj_client *c = check_client(L);
+    gj_call *k;
     size_t offset = 0;
     int sink = 0, t;
     check_options(L, 4, TRACE_OPTS);
-    c = job_request(L, "GET", "/trace");
+    k = job_request(L, "GET", "/trace");
     t = opt_field(L, 4, "sink");
     if (t == LUA_TFUNCTION) {
         sink = lua_gettop(L); /* stays on the stack for the whole run */
@@ -1042,17 +1123,18 @@ static int l_trace(lua_State *L)
             offset = (size_t)check_id_at(L, o, 4, "offset");
     }
     lua_pop(L, 1);
-    return finish(L, c, R_TRACE, GJ_AUTH_DEFAULT, offset, sink);
+    return finish(L, c, k, R_TRACE, GJ_AUTH_DEFAULT, offset, sink);
 }
 
 static int job_token_call(lua_State *L, const char *path)
 {
     gj_client *c = check_client(L);
+    gj_call *k = cur(c);
     if (c->job_token == NULL)
         luaL_error(L, "gitlab.jobs: %s needs a job token (job_token option or $CI_JOB_TOKEN)", path);
-    begin(L, c, "GET");
-    path_lit(L, c, path);
-    return finish(L, c, R_OBJECT, GJ_AUTH_JOB, 0, 0);
+    begin(L, k, "GET");
+    path_lit(L, k, path);
+    return finish(L, c, k, R_OBJECT, GJ_AUTH_JOB, 0, 0);
 }
 
 static int l_job(lua_State *L)
@@ -1063,6 +1145,329 @@ static int l_job(lua_State *L)
 static int l_allowed_agents(lua_State *L)
 {
     return job_token_call(L, "/job/allowed_agents");
+}
+
+/* ---- calls begun with start() and moved on by poll() ---- */
+
+/* The client's uservalue holds calls[k] = handle while a call runs, so a
+ * running call is not collected and a forgotten client is. */
+static void track(lua_State *L, int cidx, gj_call *k, int hidx)
+{
+    gj_getuservalue(L, cidx);
+    lua_getfield(L, -1, "calls");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, "calls");
+    }
+    lua_pushlightuserdata(L, k);
+    lua_pushvalue(L, hidx);
+    lua_rawset(L, -3);
+    lua_pop(L, 2);
+}
+
+/* Pushes the call's handle (or nil) and forgets it. */
+static void untrack(lua_State *L, int cidx, gj_call *k)
+{
+    gj_getuservalue(L, cidx);
+    lua_getfield(L, -1, "calls");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 2);
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushlightuserdata(L, k);
+    lua_rawget(L, -2);
+    lua_pushlightuserdata(L, k);
+    lua_pushnil(L);
+    lua_rawset(L, -4);
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+static void link_call(gj_client *c, gj_call *k)
+{
+    k->prev = NULL;
+    k->next = c->calls;
+    if (c->calls)
+        c->calls->prev = k;
+    c->calls = k;
+}
+
+static void unlink_call(gj_client *c, gj_call *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else if (c->calls == k)
+        c->calls = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    k->next = k->prev = NULL;
+}
+
+/* Stops a started call for good; its callback never runs. The client is at
+ * stack index cidx. */
+static void drop_call(lua_State *L, int cidx, gj_call *k)
+{
+    gj_client *c = k->client;
+    if (k->state == CALL_ACTIVE)
+        gj_multi_remove(c, k);
+    unlink_call(c, k);
+    k->state = CALL_DONE;
+    unref(L, &k->cb_ref);
+    unref(L, &k->sink_ref);
+    unref(L, &k->err_ref);
+    untrack(L, cidx, k);
+    lua_pop(L, 1);
+}
+
+static void cancel_call(lua_State *L, gj_call *k)
+{
+    drop_call(L, 1, k);
+}
+
+/* A call ended: its callback gets (value [, page]) or (nil, err). */
+static void complete(lua_State *L, gj_call *k, const gj_outcome *o)
+{
+    gj_client *c = k->client;
+    int n, rc;
+    unlink_call(c, k);
+    k->state = CALL_DONE;
+    untrack(L, 1, k); /* the handle stays on the stack while k is used */
+    if (k->err_ref != LUA_NOREF) {
+        unref(L, &k->cb_ref);
+        unref(L, &k->sink_ref);
+        c->polling = 0;
+        raise_sink_error(L, k);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->cb_ref);
+    unref(L, &k->cb_ref);
+    n = push_result(L, k, o);
+    unref(L, &k->sink_ref);
+    rc = lua_pcall(L, n, 0, 0);
+    if (rc != LUA_OK) {
+        c->polling = 0;
+        lua_error(L);
+    }
+    lua_pop(L, 1);
+}
+
+/* After one try of a started call. */
+static void step(lua_State *L, gj_call *k, const gj_outcome *o)
+{
+    double wait = 0;
+    if (k->err_ref == LUA_NOREF) {
+        switch (decide(L, k, o, &wait)) {
+        case STEP_AGAIN:
+            k->state = CALL_QUEUED;
+            k->due = 0;
+            return;
+        case STEP_WAIT:
+            k->state = CALL_QUEUED;
+            k->due = mono_now() + wait;
+            return;
+        default:
+            break;
+        }
+    }
+    complete(L, k, o);
+}
+
+/* Sends every queued call whose time has come. A callback may start or
+ * cancel calls, so the list is walked afresh after each one. */
+static void launch_due(lua_State *L, gj_client *c, int tix)
+{
+    for (;;) {
+        gj_call *k;
+        gj_outcome o;
+        double now = mono_now(), wall = wall_now();
+        for (k = c->calls; k; k = k->next)
+            if (k->state == CALL_QUEUED && k->due <= now)
+                break;
+        if (k == NULL || c->closed)
+            return;
+        if (c->ratelimit_until > wall) {
+            /* RateLimit-Remaining: 0 was seen: hold every call until the reset */
+            for (k = c->calls; k; k = k->next)
+                if (k->state == CALL_QUEUED && k->due < now + (c->ratelimit_until - wall))
+                    k->due = now + (c->ratelimit_until - wall);
+            return;
+        }
+        begin_attempt(L, k);
+        k->state = CALL_ACTIVE;
+        if (lua_type(L, tix) == LUA_TFUNCTION) {
+            int rc;
+            c->busy = 1;
+            rc = perform_lua(L, k, tix, &o);
+            c->busy = 0;
+            if (rc) {
+                c->polling = 0;
+                drop_call(L, 1, k);
+                lua_error(L);
+            }
+            step(L, k, &o);
+        } else if (gj_multi_add(c, k, &o)) {
+            k->state = CALL_QUEUED; /* never added: nothing to remove */
+            step(L, k, &o);
+        }
+    }
+}
+
+static int l_start(lua_State *L);
+
+static int l_poll(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    double timeout = luaL_optnumber(L, 2, 0), deadline;
+    int tix, count = 0;
+    gj_call *k;
+    if (!(timeout >= 0))
+        return luaL_argerror(L, 2, "timeout: non-negative number of seconds expected");
+    if (c->polling)
+        return luaL_error(L, "gitlab.jobs: poll is already running (called from a callback?)");
+    lua_settop(L, 2);
+    push_uservalue_field(L, 1, "transport");
+    tix = 3;
+    deadline = mono_now() + timeout;
+    c->polling = 1;
+    for (;;) {
+        gj_outcome o;
+        double now, wait, due = -1;
+        int active = 0;
+        launch_due(L, c, tix);
+        if (c->calls == NULL || c->closed)
+            break;
+        now = mono_now();
+        wait = deadline - now;
+        for (k = c->calls; k; k = k->next) {
+            if (k->state == CALL_ACTIVE) {
+                active = 1;
+                k->L = L; /* a sink runs on the thread that polls */
+            } else if (due < 0 || k->due < due) {
+                due = k->due;
+            }
+        }
+        if (due >= 0 && due - now < wait)
+            wait = due - now;
+        if (wait < 0)
+            wait = 0;
+        if (active)
+            gj_multi_run(c, wait);
+        else
+            c_sleep(wait);
+        while (!c->closed && (k = gj_multi_next_done(c, &o)) != NULL)
+            step(L, k, &o);
+        if (c->closed || mono_now() >= deadline)
+            break;
+    }
+    c->polling = 0;
+    for (k = c->calls; k; k = k->next)
+        count++;
+    lua_pushinteger(L, count);
+    return 1;
+}
+
+static int l_call_cancel(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    int running = k->state != CALL_DONE;
+    if (running) {
+        lua_settop(L, 1);
+        gj_getuservalue(L, 1);
+        lua_rawgeti(L, -1, 1); /* the client */
+        drop_call(L, lua_gettop(L), k);
+    }
+    lua_pushboolean(L, running);
+    return 1;
+}
+
+static int l_call_gc(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    if (k->state != CALL_DONE) {
+        /* collected with its client, whose __gc has not run yet */
+        if (k->state == CALL_ACTIVE)
+            gj_multi_remove(k->client, k);
+        unlink_call(k->client, k);
+        k->state = CALL_DONE;
+        unref(L, &k->cb_ref);
+        unref(L, &k->sink_ref);
+        unref(L, &k->err_ref);
+    }
+    call_free(k);
+    return 0;
+}
+
+static int l_call_tostring(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    lua_pushfstring(L, "gitlab.jobs.call (%s %s, %s): %p", k->req.method ? k->req.method : "?",
+                    k->req.path.p ? k->req.path.p : "", k->state == CALL_DONE ? "done" : "running",
+                    (void *)k);
+    return 1;
+}
+
+static const luaL_Reg callable[] = {
+    {"list", l_list},
+    {"pipeline_jobs", l_pipeline_jobs},
+    {"bridges", l_bridges},
+    {"get", l_get},
+    {"job", l_job},
+    {"allowed_agents", l_allowed_agents},
+    {"trace", l_trace},
+    {"cancel", l_cancel},
+    {"retry", l_retry},
+    {"erase", l_erase},
+    {"play", l_play},
+    {NULL, NULL}};
+
+/* client:start(method, ..., callback): the arguments are checked and the
+ * request built now, by the call's own function, into a call of its own. */
+static int l_start(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    const char *name = luaL_checkstring(L, 2);
+    int top = lua_gettop(L), i, rc;
+    lua_CFunction fn = NULL;
+    gj_call *k;
+    for (i = 0; callable[i].name; i++)
+        if (strcmp(name, callable[i].name) == 0)
+            fn = callable[i].func;
+    if (fn == NULL)
+        return luaL_argerror(L, 2, lua_pushfstring(L, "method: no call named '%s'", name));
+    if (top < 3 || lua_type(L, top) != LUA_TFUNCTION)
+        return luaL_argerror(L, top < 3 ? 3 : top, "callback: function expected as the last argument");
+    k = (gj_call *)lua_newuserdatauv(L, sizeof *k, 1);
+    call_init(k, c);
+    luaL_getmetatable(L, GJ_CALL_MT);
+    lua_setmetatable(L, -2);
+    lua_createtable(L, 1, 0);
+    lua_pushvalue(L, 1);
+    lua_rawseti(L, -2, 1);
+    gj_setuservalue(L, -2);
+    if (gj_curl_open(k))
+        oom(L);
+    c->building = k;
+    lua_pushcfunction(L, fn);
+    lua_pushvalue(L, 1);
+    for (i = 3; i < top; i++)
+        lua_pushvalue(L, i);
+    rc = lua_pcall(L, top - 2, 0, 0);
+    c->building = NULL;
+    if (rc != LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, top);
+    k->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    set_headers(k);
+    k->attempts = k->hops = 0;
+    k->delivered = 0;
+    k->state = CALL_QUEUED;
+    k->due = 0;
+    link_call(c, k);
+    track(L, 1, k, top + 1);
+    lua_settop(L, top + 1);
+    return 1;
 }
 
 /* client:sleep(seconds) and client:now(): how this client waits and
@@ -1092,10 +1497,11 @@ static int l_client_now(lua_State *L)
 static int l_close(lua_State *L)
 {
     gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    lua_settop(L, 1);
     if (!c->closed) {
         c->closed = 1;
         if (!c->busy) /* else the request under way frees it when it ends */
-            release(c);
+            release(L, c);
     }
     return 0;
 }
@@ -1105,9 +1511,10 @@ static int l_close(lua_State *L)
 static int l_gc(lua_State *L)
 {
     gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    lua_settop(L, 1);
     c->closed = 1;
     if (!c->busy)
-        release(c);
+        release(L, c);
     return 0;
 }
 
@@ -1276,6 +1683,7 @@ static int l_new(lua_State *L)
     c = (gj_client *)lua_newuserdatauv(L, sizeof *c, 1);
     memset(c, 0, sizeof *c);
     c->closed = 1;
+    call_init(&c->sync, c);
     luaL_getmetatable(L, GJ_CLIENT_MT);
     lua_setmetatable(L, -2);
     lua_createtable(L, 0, 3);
@@ -1315,8 +1723,10 @@ static int l_new(lua_State *L)
         (job_token && (c->job_token = dupstr(job_token)) == NULL) ||
         (oauth && (c->oauth_token = dupstr(oauth)) == NULL) ||
         (c->user_agent = dupstr(ua ? ua : "gitlab-jobs/" GJ_VERSION)) == NULL ||
-        (ca && (c->ca_file = dupstr(ca)) == NULL) || gj_curl_open(c)) {
-        release(c);
+        (ca && (c->ca_file = dupstr(ca)) == NULL) || gj_curl_open(&c->sync)) {
+        lua_replace(L, 1);
+        lua_settop(L, 1);
+        release(L, c);
         oom(L);
     }
     c->closed = 0;
@@ -1349,6 +1759,8 @@ static const luaL_Reg methods[] = {
     {"retry", l_retry},
     {"erase", l_erase},
     {"play", l_play},
+    {"start", l_start},
+    {"poll", l_poll},
     {"close", l_close},
     {"sleep", l_client_sleep},
     {"now", l_client_now},
@@ -1358,6 +1770,15 @@ static const luaL_Reg metamethods[] = {
     {"__gc", l_gc},
     {"__close", l_close},
     {"__tostring", l_tostring},
+    {NULL, NULL}};
+
+static const luaL_Reg call_methods[] = {
+    {"cancel", l_call_cancel},
+    {NULL, NULL}};
+
+static const luaL_Reg call_metamethods[] = {
+    {"__gc", l_call_gc},
+    {"__tostring", l_call_tostring},
     {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
@@ -1419,6 +1840,13 @@ LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
         lua_pushliteral(L, "gitlab.jobs.client");
         lua_setfield(L, -2, "__name");
     }
+    if (luaL_newmetatable(L, GJ_CALL_MT)) {
+        luaL_setfuncs(L, call_metamethods, 0);
+        lua_newtable(L);
+        luaL_setfuncs(L, call_methods, 0);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
     lua_newtable(L);
     luaL_setfuncs(L, functions, 0);
     lua_pushliteral(L, GJ_VERSION);

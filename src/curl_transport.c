@@ -25,52 +25,52 @@ int gj_curl_global(void)
     return global_rc == CURLE_OK ? 0 : -1;
 }
 
-int gj_curl_open(gj_client *c)
+int gj_curl_open(gj_call *k)
 {
-    c->curl = curl_easy_init();
-    return c->curl ? 0 : -1;
+    k->curl = curl_easy_init();
+    return k->curl ? 0 : -1;
 }
 
-void gj_curl_close(gj_client *c)
+void gj_curl_close(gj_call *k)
 {
-    if (c->curl_headers) {
-        curl_slist_free_all((struct curl_slist *)c->curl_headers);
-        c->curl_headers = NULL;
+    if (k->curl_headers) {
+        curl_slist_free_all((struct curl_slist *)k->curl_headers);
+        k->curl_headers = NULL;
     }
-    if (c->curl) {
-        curl_easy_cleanup((CURL *)c->curl);
-        c->curl = NULL;
+    if (k->curl) {
+        curl_easy_cleanup((CURL *)k->curl);
+        k->curl = NULL;
     }
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
-    gj_client *c = (gj_client *)ud;
+    gj_call *k = (gj_call *)ud;
     size_t n = size * nmemb;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new answer (after a 1xx): forget the previous one's headers */
-        gj_buf_reset(&c->res.head);
-        c->res.status = 0;
+        gj_buf_reset(&k->res.head);
+        k->res.status = 0;
         return n;
     }
-    if (c->res.head.n + n > 1024 * 1024) /* headers larger than any server sends */
+    if (k->res.head.n + n > 1024 * 1024) /* headers larger than any server sends */
         return 0;
-    return gj_buf_add(&c->res.head, p, n) ? 0 : n;
+    return gj_buf_add(&k->res.head, p, n) ? 0 : n;
 }
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
-    gj_client *c = (gj_client *)ud;
+    gj_call *k = (gj_call *)ud;
     size_t n = size * nmemb;
-    if (c->res.status == 0)
-        curl_easy_getinfo((CURL *)c->curl, CURLINFO_RESPONSE_CODE, &c->res.status);
-    if (c->skipping && c->res.status >= 200 && c->res.status < 300)
-        return gj_deliver(c, p, n) ? 0 : n;
-    if (c->res.body.n + n > c->max_body) {
-        c->too_big = 1;
+    if (k->res.status == 0)
+        curl_easy_getinfo((CURL *)k->curl, CURLINFO_RESPONSE_CODE, &k->res.status);
+    if (k->skipping && k->res.status >= 200 && k->res.status < 300)
+        return gj_deliver(k, p, n) ? 0 : n;
+    if (k->res.body.n + n > k->client->max_body) {
+        k->too_big = 1;
         return 0;
     }
-    return gj_buf_add(&c->res.body, p, n) ? 0 : n;
+    return gj_buf_add(&k->res.body, p, n) ? 0 : n;
 }
 
 static const char *kind_of(CURLcode rc)
@@ -100,26 +100,25 @@ static const char *kind_of(CURLcode rc)
 
 #define SET(opt, val) (rc == CURLE_OK ? (rc = curl_easy_setopt(h, (opt), (val))) : rc)
 
-void gj_curl_perform(gj_client *c, gj_outcome *o)
+/* Sets every option of the request in k->req on its easy handle. 0, or -1
+ * with errbuf set. */
+static int prepare(gj_call *k)
 {
-    CURL *h = (CURL *)c->curl;
+    gj_client *c = k->client;
+    CURL *h = (CURL *)k->curl;
     CURLcode rc = CURLE_OK;
     struct curl_slist *list = NULL, *l2;
-    int i, post = strcmp(c->req.method, "POST") == 0;
+    int i, post = strcmp(k->req.method, "POST") == 0;
     char line[1024];
 
-    o->ok = 0;
-    o->kind = "network";
-    o->sent = 0;
-    c->errbuf[0] = '\0';
-
-    for (i = 0; i < c->req.nheaders; i++) {
-        size_t a = strlen(c->req.hname[i]), b = strlen(c->req.hvalue[i]);
+    k->errbuf[0] = '\0';
+    for (i = 0; i < k->req.nheaders; i++) {
+        size_t a = strlen(k->req.hname[i]), b = strlen(k->req.hvalue[i]);
         if (a + b + 3 > sizeof line) {
             /* a token longer than any GitLab issues: send it all the same */
             gj_buf tmp = {NULL, 0, 0};
-            if (gj_buf_adds(&tmp, c->req.hname[i]) || gj_buf_adds(&tmp, ": ") ||
-                gj_buf_adds(&tmp, c->req.hvalue[i])) {
+            if (gj_buf_adds(&tmp, k->req.hname[i]) || gj_buf_adds(&tmp, ": ") ||
+                gj_buf_adds(&tmp, k->req.hvalue[i])) {
                 gj_buf_free(&tmp);
                 goto oom;
             }
@@ -127,9 +126,9 @@ void gj_curl_perform(gj_client *c, gj_outcome *o)
             memset(tmp.p, 0, tmp.n);
             gj_buf_free(&tmp);
         } else {
-            memcpy(line, c->req.hname[i], a);
+            memcpy(line, k->req.hname[i], a);
             memcpy(line + a, ": ", 2);
-            memcpy(line + a + 2, c->req.hvalue[i], b + 1);
+            memcpy(line + a + 2, k->req.hvalue[i], b + 1);
             l2 = curl_slist_append(list, line);
         }
         if (l2 == NULL)
@@ -142,9 +141,9 @@ void gj_curl_perform(gj_client *c, gj_outcome *o)
         goto oom;
     list = l2;
     memset(line, 0, sizeof line);
-    c->curl_headers = list;
+    k->curl_headers = list;
 
-    SET(CURLOPT_URL, c->req.url.p);
+    SET(CURLOPT_URL, k->req.url.p);
     SET(CURLOPT_HTTPHEADER, list);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -161,15 +160,16 @@ void gj_curl_perform(gj_client *c, gj_outcome *o)
         SET(CURLOPT_CAINFO, c->ca_file);
     SET(CURLOPT_ACCEPT_ENCODING, "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
+    SET(CURLOPT_ERRORBUFFER, k->errbuf);
     SET(CURLOPT_HEADERFUNCTION, on_header);
-    SET(CURLOPT_HEADERDATA, c);
+    SET(CURLOPT_HEADERDATA, k);
     SET(CURLOPT_WRITEFUNCTION, on_write);
-    SET(CURLOPT_WRITEDATA, c);
+    SET(CURLOPT_WRITEDATA, k);
+    SET(CURLOPT_PRIVATE, k);
     if (post) {
         SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDS, c->req.has_body ? c->req.body.p : "");
-        SET(CURLOPT_POSTFIELDSIZE, c->req.has_body ? (long)c->req.body.n : 0L);
+        SET(CURLOPT_POSTFIELDS, k->req.has_body ? k->req.body.p : "");
+        SET(CURLOPT_POSTFIELDSIZE, k->req.has_body ? (long)k->req.body.n : 0L);
         /* A kept-alive connection that turns out dead makes libcurl send
          * the request again by itself; an action must never go twice. */
         SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -177,22 +177,39 @@ void gj_curl_perform(gj_client *c, gj_outcome *o)
         SET(CURLOPT_HTTPGET, 1L);
         SET(CURLOPT_FRESH_CONNECT, 0L);
     }
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        strncpy(k->errbuf, curl_easy_strerror(rc), sizeof k->errbuf - 1);
+        k->errbuf[sizeof k->errbuf - 1] = '\0';
+        return -1;
+    }
+    return 0;
 
-    c->curl_headers = NULL;
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+oom:
     curl_slist_free_all(list);
+    k->curl_headers = NULL;
+    strcpy(k->errbuf, "out of memory building the request");
+    return -1;
+}
 
+/* Frees the request's headers and reads how it ended. */
+static void conclude(gj_call *k, CURLcode rc, gj_outcome *o)
+{
+    CURL *h = (CURL *)k->curl;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all((struct curl_slist *)k->curl_headers);
+    k->curl_headers = NULL;
+    o->ok = 0;
+    o->kind = "network";
+    o->sent = 0;
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->res.status);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &k->res.status);
         o->ok = 1;
         return;
     }
     o->kind = kind_of(rc);
-    if (c->errbuf[0] == '\0')
-        strncpy(c->errbuf, curl_easy_strerror(rc), sizeof c->errbuf - 1);
-    c->errbuf[sizeof c->errbuf - 1] = '\0';
+    if (k->errbuf[0] == '\0')
+        strncpy(k->errbuf, curl_easy_strerror(rc), sizeof k->errbuf - 1);
+    k->errbuf[sizeof k->errbuf - 1] = '\0';
     if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
         rc == CURLE_COULDNT_CONNECT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
         rc == CURLE_URL_MALFORMAT) {
@@ -205,10 +222,90 @@ void gj_curl_perform(gj_client *c, gj_outcome *o)
         o->sent = pre > 0 || rc == CURLE_WRITE_ERROR || rc == CURLE_PARTIAL_FILE ||
                   rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
     }
-    return;
+}
 
-oom:
-    curl_slist_free_all(list);
-    c->curl_headers = NULL;
-    strcpy(c->errbuf, "out of memory building the request");
+static void failed_to_prepare(gj_outcome *o)
+{
+    o->ok = 0;
+    o->kind = "network";
+    o->sent = 0;
+}
+
+void gj_curl_perform(gj_call *k, gj_outcome *o)
+{
+    if (prepare(k)) {
+        failed_to_prepare(o);
+        return;
+    }
+    conclude(k, curl_easy_perform((CURL *)k->curl), o);
+}
+
+/* ---- started calls, over one multi handle per client ---- */
+
+int gj_multi_add(gj_client *c, gj_call *k, gj_outcome *o)
+{
+    if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL) {
+        strcpy(k->errbuf, "out of memory starting the request");
+        failed_to_prepare(o);
+        return -1;
+    }
+    if (prepare(k)) {
+        failed_to_prepare(o);
+        return -1;
+    }
+    if (curl_multi_add_handle((CURLM *)c->multi, (CURL *)k->curl) != CURLM_OK) {
+        conclude(k, CURLE_FAILED_INIT, o);
+        return -1;
+    }
+    return 0;
+}
+
+void gj_multi_run(gj_client *c, double timeout)
+{
+    int running = 0;
+    CURLM *m = (CURLM *)c->multi;
+    if (m == NULL)
+        return;
+    curl_multi_perform(m, &running);
+    if (running && timeout > 0) {
+        curl_multi_poll(m, NULL, 0, (int)(timeout * 1000), NULL);
+        curl_multi_perform(m, &running);
+    }
+}
+
+gj_call *gj_multi_next_done(gj_client *c, gj_outcome *o)
+{
+    int left;
+    CURLMsg *msg;
+    if (c->multi == NULL)
+        return NULL;
+    while ((msg = curl_multi_info_read((CURLM *)c->multi, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE) {
+            gj_call *k = NULL;
+            CURLcode rc = msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
+            curl_multi_remove_handle((CURLM *)c->multi, msg->easy_handle);
+            conclude(k, rc, o);
+            return k;
+        }
+    }
+    return NULL;
+}
+
+void gj_multi_remove(gj_client *c, gj_call *k)
+{
+    if (c->multi && k->curl) {
+        curl_multi_remove_handle((CURLM *)c->multi, (CURL *)k->curl);
+        curl_easy_setopt((CURL *)k->curl, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all((struct curl_slist *)k->curl_headers);
+        k->curl_headers = NULL;
+    }
+}
+
+void gj_multi_close(gj_client *c)
+{
+    if (c->multi) {
+        curl_multi_cleanup((CURLM *)c->multi);
+        c->multi = NULL;
+    }
 }

@@ -84,13 +84,46 @@ int gj_push_error(lua_State *L, const gj_errinfo *e, const char *body, size_t bo
 int gj_push_http_error(lua_State *L, gj_errinfo *e, const gj_res *r);
 void gj_open_error(lua_State *L);
 
-/* ---- the client and its transports ---- */
+/* ---- the client, its calls and its transports ---- */
 
-typedef struct gj_client {
-    int closed;             /* no call may start */
-    int busy;               /* a request is under way (a sink runs inside it) */
+typedef struct gj_client gj_client;
+typedef struct gj_call gj_call;
+
+enum { R_OBJECT, R_LIST, R_TRACE };
+enum { CALL_QUEUED, CALL_ACTIVE, CALL_DONE };
+
+/* One request and everything it needs while under way. A client has one
+ * for its blocking calls; each call begun with start() has its own. */
+struct gj_call {
+    gj_client *client;
+    gj_req req;
+    gj_res res;
     void *curl;             /* CURL *, owned by curl_transport.c */
     void *curl_headers;     /* struct curl_slist * of the request under way */
+    int kind, auth;         /* R_* and GJ_AUTH_* */
+    size_t offset;          /* trace: bytes to skip */
+    int attempts, hops;
+    /* while a request is under way */
+    lua_State *L;
+    int sink;               /* stack index of the sink, 0 when none */
+    int sink_ref;           /* or its registry reference (started calls) */
+    int skipping;           /* a trace: the body is skipped/streamed when 2xx */
+    size_t skip;            /* bytes of a 2xx body still to drop */
+    size_t delivered;       /* bytes given to the sink so far */
+    int err_ref;            /* registry reference of what the sink raised */
+    int too_big;            /* the body went past max_body */
+    char errbuf[256];
+    /* started calls */
+    int state;              /* CALL_* */
+    int cb_ref;             /* registry reference of the callback */
+    double due;             /* monotonic time before which it is not sent */
+    gj_call *next, *prev;   /* the client's started calls */
+};
+
+struct gj_client {
+    int closed;             /* no call may start */
+    int busy;               /* a request is under way (a sink runs inside it) */
+    int polling;            /* poll() is running */
     char *base;             /* scheme://host[:port][/prefix], no trailing slash */
     size_t origin_len;      /* length of scheme://host[:port] in base */
     char *token, *job_token, *oauth_token, *user_agent, *ca_file;
@@ -101,20 +134,13 @@ typedef struct gj_client {
     double base_delay, max_delay;
     double ratelimit_until; /* wall-clock time the next request waits for */
     unsigned long rng;
-    gj_req req;
-    gj_res res;
-    /* state of the request under way */
-    lua_State *L;
-    int sink;               /* stack index of the sink, 0 when none */
-    int skipping;           /* a trace: the body is skipped/streamed when 2xx */
-    size_t skip;            /* bytes of a 2xx body still to drop */
-    size_t delivered;       /* bytes given to the sink so far */
-    int sink_failed;        /* the sink raised: its error is on the stack */
-    int too_big;            /* the body went past max_body */
-    char errbuf[256];
-} gj_client;
+    gj_call sync;           /* the blocking calls; keeps its connection alive */
+    gj_call *building;      /* start(): the call the arguments are built into */
+    void *multi;            /* CURLM * for started calls, made on first use */
+    gj_call *calls;         /* started calls not yet done */
+};
 
-/* What a transport reports besides the answer in c->res. */
+/* What a transport reports besides the answer in k->res. */
 typedef struct gj_outcome {
     int ok;                 /* an HTTP answer arrived (any status) */
     const char *kind;       /* when !ok: "network", "timeout", "tls" */
@@ -122,10 +148,18 @@ typedef struct gj_outcome {
 } gj_outcome;
 
 int gj_curl_global(void);
-int gj_curl_open(gj_client *c);
-void gj_curl_close(gj_client *c);
-void gj_curl_perform(gj_client *c, gj_outcome *o);
+int gj_curl_open(gj_call *k);
+void gj_curl_close(gj_call *k);
+/* One blocking request. */
+void gj_curl_perform(gj_call *k, gj_outcome *o);
+/* Started calls: add to the client's multi handle, run it for at most
+ * timeout seconds, read the calls that ended, remove one. */
+int gj_multi_add(gj_client *c, gj_call *k, gj_outcome *o);
+void gj_multi_run(gj_client *c, double timeout);
+gj_call *gj_multi_next_done(gj_client *c, gj_outcome *o);
+void gj_multi_remove(gj_client *c, gj_call *k);
+void gj_multi_close(gj_client *c);
 /* Hands 2xx trace bytes on: skip, then sink or buffer. 0, or -1 to abort. */
-int gj_deliver(gj_client *c, const char *p, size_t n);
+int gj_deliver(gj_call *k, const char *p, size_t n);
 
 #endif

@@ -1,0 +1,87 @@
+--- client:batch(calls [, opts]): many one-request calls over parallel
+-- connections, on top of client:start and client:poll.
+local unpack = table.unpack or unpack
+
+local M = {}
+
+local OPTIONS = { concurrency = true }
+
+local function check(calls, opts)
+  if type(calls) ~= "table" then
+    error(("bad argument #1 to 'batch' (calls: array of calls expected, got %s)"):format(type(calls)), 3)
+  end
+  for i = 1, #calls do
+    local call = calls[i]
+    if type(call) ~= "table" or type(call[1]) ~= "string" then
+      error(("bad argument #1 to 'batch' (calls[%d]: {method, args...} expected)"):format(i), 3)
+    end
+  end
+  if opts == nil then return 8 end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to 'batch' (options: table expected, got %s)"):format(type(opts)), 3)
+  end
+  for k in pairs(opts) do
+    if not OPTIONS[k] then
+      error(("bad argument #2 to 'batch' (unknown option '%s')"):format(tostring(k)), 3)
+    end
+  end
+  local n = opts.concurrency
+  if n == nil then return 8 end
+  if type(n) ~= "number" or n < 1 or n ~= math.floor(n) or n ~= n or n == math.huge then
+    error("bad argument #2 to 'batch' (concurrency: positive integer expected)", 3)
+  end
+  return n
+end
+
+local function noop() end
+
+local function args_of(call, callback)
+  local n = call.n or #call
+  local args = { unpack(call, 2, n) }
+  args[n] = callback
+  return args, n
+end
+
+--- Returns an array, in the order of calls, of {value =, page =, err =}.
+function M.batch(client, calls, opts)
+  local concurrency = check(calls, opts)
+  -- Every call's arguments are checked before anything is sent: a call
+  -- started and cancelled before a poll never reaches the network.
+  for _, call in ipairs(calls) do
+    local args, n = args_of(call, noop)
+    client:start(call[1], unpack(args, 1, n)):cancel()
+  end
+  local results, handles = {}, {}
+  local next_i, running = 1, 0
+  local function launch()
+    while running < concurrency and next_i <= #calls do
+      local i = next_i
+      next_i = i + 1
+      running = running + 1
+      local args, n = args_of(calls[i], function(value, page)
+        running = running - 1
+        handles[i] = nil
+        if value == nil then
+          results[i] = { err = page }
+        else
+          results[i] = { value = value, page = page }
+        end
+      end)
+      handles[i] = client:start(calls[i][1], unpack(args, 1, n))
+    end
+  end
+  local ok, err = pcall(function()
+    launch()
+    while running > 0 do
+      client:poll(1)
+      launch()
+    end
+  end)
+  if not ok then
+    for _, h in pairs(handles) do h:cancel() end
+    error(err, 0)
+  end
+  return results
+end
+
+return M

@@ -1,0 +1,232 @@
+-- start, poll and batch: calls that do not block the caller.
+local fake = require("fake")
+
+local function poll_until_done(c, limit)
+  local left
+  for _ = 1, limit or 100 do
+    left = c:poll(0.1)
+    if left == 0 then return 0 end
+  end
+  return left
+end
+
+describe("client:start and client:poll", function()
+  local c
+  before_each(function()
+    fake.reset()
+    c = fake.client()
+  end)
+  after_each(function() c:close() end)
+
+  it("sends nothing until poll, then runs the callback with the call's values", function()
+    local got = {}
+    local h = c:start("get", 1, 1009, function(job, extra) got = { job = job, extra = extra } end)
+    assert.is_userdata(h)
+    assert.are.same({}, fake.requests())
+    assert.are.equal(0, poll_until_done(c))
+    assert.are.equal("unit-tests", got.job.name)
+    assert.is_nil(got.extra)
+    assert.are.equal(1, #fake.requests())
+  end)
+
+  it("gives a list call its page table", function()
+    local jobs, page
+    c:start("list", "acme/platform/api", { per_page = 5 }, function(j, p) jobs, page = j, p end)
+    poll_until_done(c)
+    assert.are.equal(5, #jobs)
+    assert.are.equal(2, page.next_page)
+  end)
+
+  it("gives the callback nil and the error on failure", function()
+    local value, err = "unset", nil
+    c:start("retry", 1, 1012, function(v, e) value, err = v, e end)
+    poll_until_done(c)
+    assert.is_nil(value)
+    assert.are.equal(403, err.status)
+    assert.are.equal("POST /projects/1/jobs/1012/retry: 403 Forbidden - Job is not retryable", tostring(err))
+  end)
+
+  it("raises on bad arguments at start, naming them, and sends nothing", function()
+    fake.raises(function() c:start("get", 1, "1009", function() end) end, "job_id")
+    fake.raises(function() c:start("list", 1, { scope = "nope" }, function() end) end, "scope")
+    fake.raises(function() c:start("explode", 1, function() end) end, "explode")
+    fake.raises(function() c:start("get", 1, 1009) end, "callback")
+    assert.are.equal(0, c:poll(0))
+    assert.are.same({}, fake.requests())
+  end)
+
+  it("runs many calls at once", function()
+    fake.fault{ path = "/jobs/10(0[89]|10)$", kind = "stall", delay = 1, count = 3, apply = true }
+    local done = 0
+    for _, id in ipairs({ 1008, 1009, 1010 }) do
+      c:start("get", 1, id, function() done = done + 1 end)
+    end
+    for _ = 1, 20 do
+      c:poll(0.05)
+      if #fake.requests() == 3 then break end
+    end
+    -- all three arrived while each was still unanswered
+    local reqs = fake.requests()
+    assert.are.equal(3, #reqs)
+    assert.are.equal(0, done)
+    poll_until_done(c)
+    assert.are.equal(3, done)
+  end)
+
+  it("never blocks in poll(0)", function()
+    fake.fault{ path = "/jobs/1009$", kind = "stall", delay = 3 }
+    local called = false
+    c:start("get", 1, 1009, function() called = true end)
+    local t0 = c:now()
+    assert.are.equal(1, c:poll(0))
+    assert.are.equal(1, c:poll())
+    assert.is_false(called)
+    -- the server answers after 3 s; poll returned long before
+    assert.is_true(c:now() - t0 < 1)
+  end)
+
+  it("stops a call with cancel; its callback never runs", function()
+    local called = false
+    local h = c:start("get", 1, 1009, function() called = true end)
+    assert.is_true(h:cancel())
+    assert.is_false(h:cancel())
+    assert.are.equal(0, c:poll(0.1))
+    assert.is_false(called)
+    assert.are.same({}, fake.requests())
+
+    fake.fault{ path = "/jobs/1010$", kind = "stall", delay = 1 }
+    local h2 = c:start("get", 1, 1010, function() called = true end)
+    c:poll(0.1)
+    assert.is_true(h2:cancel())
+    assert.are.equal(0, c:poll(0))
+    assert.is_false(called)
+  end)
+
+  it("streams a trace to a sink", function()
+    local whole = assert(c:trace(1, 1008))
+    local chunks, n = {}, nil
+    c:start("trace", 1, 1008, { sink = function(s) chunks[#chunks + 1] = s end }, function(v) n = v end)
+    poll_until_done(c)
+    assert.are.equal(#whole, n)
+    assert.are.equal(whole, table.concat(chunks))
+  end)
+
+  it("retries a GET through its own timer", function()
+    local r = fake.client{ retries = { max = 2, base_delay = 0.01, max_delay = 0.01 } }
+    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "0" } }
+    local job
+    r:start("get", 1, 1009, function(v) job = v end)
+    poll_until_done(r)
+    assert.are.equal(1009, job.id)
+    assert.are.equal(2, #fake.requests())
+    r:close()
+  end)
+
+  it("never sends a started POST twice", function()
+    local r = fake.client{ retries = { max = 3, base_delay = 0.01 } }
+    fake.fault{ path = "/retry$", kind = "status", status = 502, apply = true }
+    local err
+    r:start("retry", 1, 1009, function(_, e) err = e end)
+    poll_until_done(r)
+    assert.is_true(err.maybe_done)
+    assert.are.equal(1, #fake.requests())
+    r:close()
+  end)
+
+  it("raises a callback's error from poll and goes on afterwards", function()
+    c:start("get", 1, 1009, function() error("callback failed") end)
+    local ok, err = pcall(poll_until_done, c)
+    assert.is_false(ok)
+    assert.matches("callback failed", tostring(err))
+    local job
+    c:start("get", 1, 1008, function(v) job = v end)
+    poll_until_done(c)
+    assert.are.equal(1008, job.id)
+  end)
+
+  it("lets a callback start another call", function()
+    local second
+    c:start("get", 1, 1009, function(job)
+      c:start("get", 1, job.id - 1, function(j) second = j end)
+    end)
+    poll_until_done(c)
+    assert.are.equal(1008, second.id)
+  end)
+
+  it("forgets running calls when the client is closed", function()
+    local called = false
+    c:start("get", 1, 1009, function() called = true end)
+    c:close()
+    fake.raises(function() c:poll(0) end, "closed")
+    assert.is_false(called)
+  end)
+
+  it("finishes a call whose handle was dropped", function()
+    local job
+    c:start("get", 1, 1009, function(v) job = v end)
+    collectgarbage()
+    collectgarbage()
+    poll_until_done(c)
+    assert.are.equal(1009, job.id)
+  end)
+
+  it("works with a Lua transport", function()
+    local seen = 0
+    local t = fake.client{ transport = function(req)
+      seen = seen + 1
+      return { status = 200, body = '{"id":7,"url":"' .. req.url .. '"}' }
+    end }
+    local job
+    t:start("get", 1, 7, function(v) job = v end)
+    assert.are.equal(0, seen)
+    assert.are.equal(0, t:poll(0))
+    assert.are.equal(7, job.id)
+    t:close()
+  end)
+end)
+
+describe("client:batch", function()
+  local c
+  before_each(function()
+    fake.reset()
+    c = fake.client()
+  end)
+  after_each(function() c:close() end)
+
+  it("returns results in the order of the calls", function()
+    local out = c:batch({
+      { "get", 1, 1009 },
+      { "get", 1, 999999 },
+      { "list", 1, { per_page = 2 } },
+      { "retry", "acme/platform/api", 1009 },
+    })
+    assert.are.equal(4, #out)
+    assert.are.equal(1009, out[1].value.id)
+    assert.is_nil(out[1].err)
+    assert.are.equal(404, out[2].err.status)
+    assert.is_nil(out[2].value)
+    assert.are.equal(2, #out[3].value)
+    assert.are.equal(2, out[3].page.next_page)
+    assert.are.equal("pending", out[4].value.status)
+  end)
+
+  it("keeps to its concurrency", function()
+    local calls = {}
+    for i = 1, 12 do calls[i] = { "get", 1, 1000 + i } end
+    local out = c:batch(calls, { concurrency = 3 })
+    for i = 1, 12 do assert.are.equal(1000 + i, out[i].value.id) end
+    assert.is_true(fake.stats().api_connections <= 3)
+  end)
+
+  it("raises on a bad call before sending anything", function()
+    fake.raises(function() c:batch({ { "get", 1, 1009 }, { "get", 1, -1 } }) end, "job_id")
+    fake.raises(function() c:batch({ { "get", 1, 1009 } }, { concurrency = 0 }) end, "concurrency")
+    fake.raises(function() c:batch({ { "get", 1, 1009 } }, { parallel = 2 }) end, "unknown option 'parallel'")
+    fake.raises(function() c:batch("get") end, "calls")
+    assert.are.same({}, fake.requests())
+  end)
+
+  it("returns an empty array for no calls", function()
+    assert.are.same({}, c:batch({}))
+  end)
+end)
