@@ -18,4 +18,20 @@ function M.is_error(err)
   return type(err) == "table" and getmetatable(err) == core.error_mt
 end
 
+-- The helpers: pure Lua methods on every client, beside the C ones.
+local pager = require("gitlab.jobs.pager")
+local policy = require("gitlab.jobs.policy")
+local trace = require("gitlab.jobs.trace")
+core.methods.each = pager.each
+core.methods.all = pager.all
+core.methods.wait = policy.wait
+core.methods.retry_until_success = policy.retry_until_success
+core.methods.follow = trace.follow
+core.methods.batch = require("gitlab.jobs.batch").batch
+
+--- Predicates over jobs, for opts.where and filter.apply.
+M.filter = require("gitlab.jobs.filter")
+--- strip_ansi(text) and sections(log).
+M.trace = { strip_ansi = trace.strip_ansi, sections = trace.sections }
+
 return M

@@ -72,4 +72,65 @@ function M.raises(f, ...)
   return err
 end
 
+--- A fake clock for clients: sleeping moves it forward at once, so nothing
+-- really waits. clk.sleeps lists every wait asked for; clk.events, when a
+-- spec appends its own markers to it, gets each wait too, in order. An hour of
+-- fake waiting raises: a loop that would never end fails instead of hanging.
+function M.clock(start)
+  local clk = { t = start or 0, sleeps = {}, events = {}, limit = 3600 }
+  function clk.sleep(s)
+    if clk.t - (start or 0) + s > clk.limit then
+      error(("fake clock: more than %d s of waiting, after %d sleeps"):format(clk.limit, #clk.sleeps), 2)
+    end
+    clk.t = clk.t + s
+    clk.sleeps[#clk.sleeps + 1] = s
+    clk.events[#clk.events + 1] = s
+  end
+  function clk.clock() return clk.t end
+  return clk
+end
+
+--- A client on the fake whose sleep and clock are a fake clock: client, clock.
+function M.timed_client(opts)
+  local clk = M.clock()
+  local o = { sleep = clk.sleep, clock = clk.clock }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return M.client(o), clk
+end
+
+--- The API requests since the last reset whose method and path match
+-- (path: a Lua pattern on the path without the query; method nil: any).
+function M.requests_to(method, pattern)
+  local out = {}
+  for _, r in ipairs(M.requests()) do
+    if (method == nil or r.method == method) and r.path:find(pattern) then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- Every token the specs use: none may ever show in an error.
+M.SECRETS = { M.TOKEN, M.READONLY, M.EXPIRED, M.OAUTH, M.JOB_TOKEN }
+
+--- Raises when tostring(err), err.message or err.body of any error in errs
+-- holds a token; returns how many errors were looked at.
+function M.assert_tokenless(errs)
+  for i, err in ipairs(errs) do
+    for _, text in ipairs({ tostring(err), tostring(err.message), tostring(err.body) }) do
+      for _, secret in ipairs(M.SECRETS) do
+        assert(not text:find(secret, 1, true), ("error #%d shows a token: %s"):format(i, text))
+      end
+    end
+  end
+  return #errs
+end
+
+--- A port on 127.0.0.1 where nothing listens: connecting to it is refused.
+function M.closed_port()
+  local socket = require("socket")
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
 return M

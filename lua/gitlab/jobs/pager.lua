@@ -1,0 +1,166 @@
+--- Pagination: client:each and client:all over the list calls.
+--
+-- Pages are fetched one at a time, when the loop needs the next item. The
+-- way forward is the page's `next_url` (Link rel="next") when the server sent
+-- one, else its `next_page`; neither means the end, so X-Total is never
+-- needed. The project job list asks for keyset pagination unless told
+-- otherwise, and falls back to offset pages when the server refuses it (405)
+-- or ignores it (it then answers with offset pages, which are followed as such).
+local unpack = table.unpack or unpack
+
+local M = {}
+
+-- method -> position of its options table among the arguments after the method name
+local OPTS_AT = { list = 2, pipeline_jobs = 3, bridges = 3 }
+
+local function argerror(fname, i, msg)
+  -- level 4: argerror, check, each/all, the caller
+  error(("bad argument #%d to '%s' (%s)"):format(i, fname, msg), 4)
+end
+
+-- Validates the call; returns the method, the fixed arguments, the options
+-- meant for the server, and limit, where.
+local function check(fname, method, ...)
+  if type(method) ~= "string" or not OPTS_AT[method] then
+    argerror(fname, 1, ("method: \"list\", \"pipeline_jobs\" or \"bridges\" expected, got %s"):format(
+      type(method) == "string" and ("'" .. method .. "'") or type(method)))
+  end
+  local at = OPTS_AT[method]
+  local nargs = select("#", ...)
+  if nargs > at then
+    argerror(fname, at + 2, ("%s takes at most %d arguments"):format(method, at))
+  end
+  local args = { ... }
+  local given = args[at]
+  args[at] = nil
+  local opts = {}
+  if given ~= nil then
+    if type(given) ~= "table" then
+      argerror(fname, at + 1, "options: table expected, got " .. type(given))
+    end
+    for k, v in pairs(given) do opts[k] = v end
+  end
+  local limit, where, concurrency = opts.limit, opts.where, opts.concurrency
+  opts.limit, opts.where, opts.concurrency = nil, nil, nil
+  if limit ~= nil and (type(limit) ~= "number" or limit < 0 or limit % 1 ~= 0 or limit == math.huge) then
+    argerror(fname, at + 1, "limit: non-negative integer expected")
+  end
+  if where ~= nil and type(where) ~= "function" then
+    argerror(fname, at + 1, "where: function expected, got " .. type(where))
+  end
+  if concurrency ~= nil and (type(concurrency) ~= "number" or concurrency < 1 or concurrency % 1 ~= 0
+      or concurrency == math.huge) then
+    argerror(fname, at + 1, "concurrency: positive integer expected")
+  end
+  local mode = "offset"
+  if opts.next_url == nil then
+    if opts.per_page == nil then opts.per_page = 100 end
+    if method == "list" then
+      if opts.pagination == "offset" then
+        opts.pagination = nil
+      elseif opts.page == nil then
+        -- keyset by default; asking for a page means offset pages
+        opts.pagination = opts.pagination or "keyset"
+        if opts.pagination == "keyset" then mode = "keyset" end
+      end
+    end
+  end
+  return method, args, at, opts, limit, where, mode
+end
+
+-- A copy of the fixed arguments with t as the options table.
+local function call(client, method, args, at, t)
+  local a = {}
+  for i = 1, at - 1 do a[i] = args[i] end
+  a[at] = t
+  return client[method](client, unpack(a, 1, at))
+end
+
+-- The iterator behind each and all: returns item, or nil at the end, or
+-- nil, err when a page fails (the same page is asked again on the next call).
+local function iterator(client, method, args, at, opts, limit, where, mode)
+  local items, i = nil, 0   -- the current page and the position in it
+  local nxt = opts          -- the options of the next request; nil: no more pages
+  local yielded = 0
+  local seen, prev_seen = {}, {} -- ids of this page and of the one before: an offset page
+                                 -- that moved under new jobs repeats a few, never twice yielded
+  return function()
+    while true do
+      if limit and yielded >= limit then return nil end
+      if items and i < #items then
+        i = i + 1
+        local item = items[i]
+        local id = type(item) == "table" and item.id or nil
+        if id == nil or not prev_seen[id] then
+          if id ~= nil then seen[id] = true end
+          if not where or where(item) then
+            yielded = yielded + 1
+            return item
+          end
+        end
+      else
+        if not nxt then return nil end
+        local page_items, page = call(client, method, args, at, nxt)
+        if not page_items then
+          local err = page
+          if mode == "keyset" and items == nil and err.status == 405 then
+            -- this server does not do keyset here: offset pages from the first
+            mode = "offset"
+            nxt.pagination = nil
+            page_items, page = call(client, method, args, at, nxt)
+            if not page_items then return nil, page end
+          else
+            return nil, err
+          end
+        end
+        local requested = nxt
+        items, i = page_items, 0
+        prev_seen, seen = seen, {}
+        -- the options the next offset page is built from (not from a link the user gave)
+        local base = requested
+        if requested.next_url then base = opts.next_url == nil and opts or nil end
+        if page.next_url then
+          nxt = { next_url = page.next_url }
+        elseif base and page.next_page and page.next_page > (requested.page or 1) then
+          -- no link to follow (an old server, keyset ignored): the next offset page
+          local t = {}
+          for k, v in pairs(base) do t[k] = v end
+          t.pagination = nil
+          t.page = page.next_page
+          nxt = t
+        else
+          nxt = nil
+        end
+      end
+    end
+  end
+end
+
+--- client:each(method, ...): an iterator over every item of every page.
+-- A failing page raises its error object.
+function M.each(client, method, ...)
+  local m, args, at, opts, limit, where, mode = check("each", method, ...)
+  local next_item = iterator(client, m, args, at, opts, limit, where, mode)
+  return function()
+    local item, err = next_item()
+    if item == nil and err ~= nil then error(err, 0) end
+    return item
+  end
+end
+
+--- client:all(method, ...): every item in one array, or nil, err.
+function M.all(client, method, ...)
+  local m, args, at, opts, limit, where, mode = check("all", method, ...)
+  local next_item = iterator(client, m, args, at, opts, limit, where, mode)
+  local out = {}
+  while true do
+    local item, err = next_item()
+    if item == nil then
+      if err ~= nil then return nil, err end
+      return out
+    end
+    out[#out + 1] = item
+  end
+end
+
+return M

@@ -1,0 +1,151 @@
+--- gitlab.trace: job logs. strip_ansi and sections work on log text;
+-- follow (client:follow) streams a running job's log as it grows.
+local core = require("gitlab.jobs.core")
+local policy = require("gitlab.jobs.policy")
+
+local M = {}
+
+--- The text without ANSI escape sequences (colours, erase-line, cursor moves,
+-- OSC titles and links). Other bytes, `\r` included, are kept as they are.
+function M.strip_ansi(text)
+  if type(text) ~= "string" then
+    error("bad argument #1 to 'trace.strip_ansi' (text: string expected, got " .. type(text) .. ")", 2)
+  end
+  if not text:find("\27", 1, true) then return text end
+  text = text:gsub("\27%[[0-?]*[ -/]*[@-~]", "")          -- CSI: colours, \e[0K, ...
+  text = text:gsub("\27%][^\7\27]*\7", "")                 -- OSC ended by BEL
+  text = text:gsub("\27%][^\7\27]*\27\\", "")              -- OSC ended by ST
+  text = text:gsub("\27[ -/]*[0-~]", "")                   -- other escapes (\e7, \e(B, ...)
+  return text
+end
+
+--- The sections of a log, from GitLab's markers
+-- `section_start:<unix>:<name>[collapsed=true]\r\e[0K` and `section_end:<unix>:<name>\r\e[0K`,
+-- in the order they start: { name, start, ["end"], duration, collapsed }.
+-- A section still open (a running job) has no end and no duration.
+function M.sections(log)
+  if type(log) ~= "string" then
+    error("bad argument #1 to 'trace.sections' (log: string expected, got " .. type(log) .. ")", 2)
+  end
+  local out, open = {}, {}
+  local pos = 1
+  while true do
+    local s, e, what, t, name = log:find("section_(%a+):(%d+):([%w_%.%-]+)", pos)
+    if not s then break end
+    pos = e + 1
+    if what == "start" then
+      local opts, close = log:match("^(%[[^%]\r\n]*%])()", pos)
+      if close then pos = close end
+      local collapsed = opts ~= nil and opts:find("collapsed=true", 1, true) ~= nil
+      local sec = { name = name, start = tonumber(t), collapsed = collapsed }
+      out[#out + 1] = sec
+      open[#open + 1] = sec
+    elseif what == "end" then
+      -- closes the innermost open section of that name
+      for i = #open, 1, -1 do
+        local sec = open[i]
+        if sec.name == name then
+          sec["end"] = tonumber(t)
+          sec.duration = sec["end"] - sec.start
+          table.remove(open, i)
+          break
+        end
+      end
+    end
+  end
+  return out
+end
+
+local FOLLOW_OPTS = {
+  on_chunk = "function", on_update = "function", on_reset = "function",
+  interval = "number", max_interval = "number", timeout = "number", blocked = "string",
+}
+
+local function reset_error(project, job, delivered)
+  return setmetatable({
+    kind = "reset",
+    message = ("the log of job %s shrank below the %d bytes already delivered (erased?)"):format(
+      tostring(job.id), delivered),
+    method = "GET",
+    path = policy.job_path(project, job.id) .. "/trace",
+    job = job,
+    offset = delivered,
+  }, core.error_mt)
+end
+
+--- client:follow(project, job_id [, opts]): streams the job's log to
+-- opts.on_chunk(text) until the job finishes; returns the final job.
+function M.follow(client, project, job_id, opts)
+  policy.check_job_args("follow", project, job_id)
+  opts = policy.check_opts("follow", opts, FOLLOW_OPTS)
+  local on_chunk = opts.on_chunk
+  if on_chunk == nil then
+    error("bad argument #3 to 'follow' (on_chunk: function expected, got nil)", 2)
+  end
+  local interval, max_interval, timeout = policy.intervals("follow", opts)
+  local blocked = policy.check_blocked("follow", opts.blocked)
+  local on_update, on_reset = opts.on_update, opts.on_reset
+  local deadline = timeout and client:now() + timeout
+
+  local job, err = client:get(project, job_id)
+  if not job then return nil, err end
+  if on_update then on_update(job) end
+
+  local delivered = 0   -- bytes of the log given to on_chunk
+  local last_byte       -- the last of them, read again to see that the log is still the same
+
+  -- Delivers what the log holds beyond `delivered`. It reads from one byte
+  -- before: no byte at all means the log got shorter, another byte that it was
+  -- replaced; either way nothing is delivered and `reset` is true.
+  local function read_new()
+    local check = delivered > 0
+    local skip, reset, grew = check, false, false
+    local function sink(chunk)
+      if reset or chunk == "" then return end
+      if skip then
+        skip = false
+        if chunk:sub(1, 1) ~= last_byte then
+          reset = true
+          return
+        end
+        chunk = chunk:sub(2)
+        if chunk == "" then return end
+      end
+      delivered = delivered + #chunk
+      last_byte = chunk:sub(-1)
+      grew = true
+      on_chunk(chunk)
+    end
+    local n, terr = client:trace(project, job_id, { offset = check and delivered - 1 or 0, sink = sink })
+    if not n then return nil, nil, terr end
+    return grew, reset or (check and skip)
+  end
+
+  local delay, changed = interval, true
+  while true do
+    local grew, reset, terr = read_new()
+    if terr then return nil, terr end
+    if reset then
+      if not on_reset then return nil, reset_error(project, job, delivered) end
+      on_reset(job, delivered)
+      delivered, last_byte = 0, nil
+      local _, _, rerr = read_new()
+      if rerr then return nil, rerr end
+      grew = true
+    end
+    -- this read came after this look at the job: a finished job's log is complete
+    if policy.finished(job.status) then return job end
+    if blocked == "return" and policy.blocked(job.status) then return job end
+    delay = (changed or grew) and interval or math.min(delay * 1.5, max_interval)
+    if not policy.pause(client, delay, deadline) then
+      return nil, policy.timeout_error(project, job, timeout)
+    end
+    local status = job.status
+    job, err = client:get(project, job_id)
+    if not job then return nil, err end
+    changed = job.status ~= status
+    if changed and on_update then on_update(job) end
+  end
+end
+
+return M
