@@ -499,6 +499,7 @@ static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
     o->ok = 0;
     o->kind = "network";
     o->sent = 1; /* a transport cannot tell us: assume the worst */
+    o->permanent = 0;
     k->errbuf[0] = '\0';
     lua_pushvalue(L, tix);
     lua_createtable(L, 0, 5);
@@ -704,7 +705,7 @@ static int decide(lua_State *L, gj_call *k, const gj_outcome *o, double *wait)
         }
         return STEP_DONE;
     }
-    if (k->attempts <= c->retry_max && (!post || !o->sent)) {
+    if (k->attempts <= c->retry_max && (!post || !o->sent) && !o->permanent) {
         *wait = backoff(c, k->attempts);
         return STEP_WAIT;
     }

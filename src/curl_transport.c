@@ -201,12 +201,17 @@ static void conclude(gj_call *k, CURLcode rc, gj_outcome *o)
     o->ok = 0;
     o->kind = "network";
     o->sent = 0;
+    o->permanent = 0;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &k->res.status);
         o->ok = 1;
         return;
     }
     o->kind = kind_of(rc);
+    o->permanent = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                   rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR ||
+                   rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || rc == CURLE_URL_MALFORMAT ||
+                   rc == CURLE_UNSUPPORTED_PROTOCOL;
     if (k->errbuf[0] == '\0')
         strncpy(k->errbuf, curl_easy_strerror(rc), sizeof k->errbuf - 1);
     k->errbuf[sizeof k->errbuf - 1] = '\0';
@@ -229,6 +234,7 @@ static void failed_to_prepare(gj_outcome *o)
     o->ok = 0;
     o->kind = "network";
     o->sent = 0;
+    o->permanent = 0;
 }
 
 void gj_curl_perform(gj_call *k, gj_outcome *o)

@@ -145,6 +145,7 @@ typedef struct gj_outcome {
     int ok;                 /* an HTTP answer arrived (any status) */
     const char *kind;       /* when !ok: "network", "timeout", "tls" */
     int sent;               /* when !ok: the request may have reached the server */
+    int permanent;          /* when !ok: trying again cannot help (a certificate refused) */
 } gj_outcome;
 
 int gj_curl_global(void);

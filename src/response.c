@@ -454,7 +454,8 @@ int gj_push_http_error(lua_State *L, gj_errinfo *e, const gj_res *r)
     }
     if (!have && i < n && (body[i] == '<' || (ct && ctn >= 9 && ieq(ct, 9, "text/html"))))
         have = push_html_title(L, body, n);
-    if (!have && i < n && body[i] != '<') {
+    /* plain text; JSON without a message, or too deep to read, says nothing */
+    if (!have && i < n && body[i] != '<' && body[i] != '{' && body[i] != '[') {
         push_trimmed(L, body, n);
         have = 1;
     }
