@@ -27,7 +27,7 @@ APT_PACKAGES = gcc make pkg-config python3 \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev \
   lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec
 
 all: build
 
@@ -48,6 +48,9 @@ test: build
 
 lint: deps
 	luacheck -q lua spec examples bench
+
+bench: build
+	@sh bench/run.sh 5.4:lua5.4 jit:luajit
 
 demo: build
 	@sh examples/run-demo.sh $(BIN_5.4)
@@ -89,6 +92,17 @@ $(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(SRC) $(HDR) Makefile
 	clang -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c99 \
 	  -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-missing-prototypes $$(pkg-config --cflags lua5.4 libcurl) \
 	  -o $@ fuzz/fuzz_response.c $(SRC) $$(pkg-config --libs lua5.4 libcurl) -lpthread -lm
+
+# The rockspec builds with LuaRocks' builtin backend and the result loads.
+check-rockspec: deps
+	@sh tools/deps.sh luarocks
+	@tree=$$(mktemp -d) && \
+	luarocks --lua-version 5.4 make --tree "$$tree" --deps-mode=none gitlab-jobs-scm-1.rockspec >"$$tree/log" 2>&1 \
+	  || { cat "$$tree/log"; rm -rf "$$tree"; exit 1; }; \
+	lua5.4 -e "package.path='$$tree/share/lua/5.4/?.lua;'..package.path \
+	  package.cpath='$$tree/lib/lua/5.4/?.so;'..package.cpath \
+	  local g = require('gitlab.jobs') assert(g.new{url='http://127.0.0.1:9'}.each and g.filter) \
+	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')"; rc=$$?; rm -rf "$$tree"; exit $$rc
 
 LUA_INSTALL_VERSION ?= 5.4
 PREFIX ?= /usr/local
