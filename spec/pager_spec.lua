@@ -284,6 +284,66 @@ describe("client:each", function()
   end)
 end)
 
+describe("pages fetched ahead", function()
+  before_each(fake.reset)
+
+  it("when the server tells the number of pages: in order, each once, no page asked twice", function()
+    local c = fake.client()
+    local jobs = assert(c:all("pipeline_jobs", 2, 201, { per_page = 3 }))
+    assert_descending(jobs, 20025, 20001)
+    local reqs = fake.requests_to("GET", "/pipelines/201/jobs$")
+    local pages = {}
+    for _, r in ipairs(reqs) do
+      local p = tonumber(param(r, "page") or "1")
+      assert.is_nil(pages[p], "page " .. p .. " asked twice")
+      pages[p] = true
+    end
+    assert.are.equal(9, #reqs) -- 25 jobs, 3 a page, and nothing past the last
+    -- after the first page told the total, the rest went over parallel connections
+    -- (one after the other, they would all have used the one kept alive)
+    assert.is_true(fake.stats().api_connections > 1)
+  end)
+
+  it("not when a limit may stop early", function()
+    local c = fake.client()
+    local n = 0
+    for _ in c:each("pipeline_jobs", 2, 201, { per_page = 5, limit = 7 }) do n = n + 1 end
+    assert.are.equal(7, n)
+    assert.are.equal(2, #fake.requests_to("GET", "/pipelines/201/jobs$"))
+  end)
+
+  it("when concurrency asks for it, even without totals", function()
+    local c = fake.client()
+    local jobs = assert(c:all("list", 2, { pagination = "offset", per_page = 50, concurrency = 4 }))
+    assert_descending(jobs, P2_LAST, P2_FIRST)
+    local reqs = list_requests()
+    assert.is_true(#reqs >= 7)
+    assert.is_true(fake.stats().api_connections > 1)
+    -- the client has nothing left running
+    assert.are.equal(0, c:poll(0))
+  end)
+
+  it("stops the pages fetched ahead at a limit", function()
+    local c = fake.client()
+    local n = 0
+    for _ in c:each("list", 2, { pagination = "offset", per_page = 10, concurrency = 4, limit = 5 }) do
+      n = n + 1
+    end
+    assert.are.equal(5, n)
+    assert.are.equal(0, c:poll(0))
+  end)
+
+  it("raises a failing page fetched ahead when the loop reaches it", function()
+    local c = fake.client()
+    fake.fault{ path = "/pipelines/201/jobs$", kind = "status", status = 500, count = 1 }
+    local ok, err = pcall(function()
+      for _ in c:each("pipeline_jobs", 2, 201, { per_page = 5, concurrency = 3 }) do end
+    end)
+    assert.is_false(ok)
+    assert.are.equal(500, err.status)
+  end)
+end)
+
 describe("client:all", function()
   before_each(fake.reset)
 

@@ -65,7 +65,7 @@ local function check(fname, method, ...)
       end
     end
   end
-  return method, args, at, opts, limit, where, mode
+  return method, args, at, opts, limit, where, mode, concurrency
 end
 
 -- A copy of the fixed arguments with t as the options table.
@@ -76,9 +76,50 @@ local function call(client, method, args, at, t)
   return client[method](client, unpack(a, 1, at))
 end
 
+-- Numbered offset pages fetched ahead over parallel connections, with
+-- client:start and client:poll; each page is handed out in order.
+local function prefetcher(client, method, args, at)
+  local slots = {}
+  local P = {}
+  -- Page p of the request base, after starting p .. p + ahead - 1 (not past last).
+  function P.fetch(base, p, ahead, last)
+    for q = p, p + ahead - 1 do
+      if last and q > last then break end
+      if not slots[q] then
+        local t = {}
+        for k, v in pairs(base) do t[k] = v end
+        t.page, t.pagination, t.next_url = q, nil, nil
+        local slot = {}
+        slots[q] = slot
+        local a = {}
+        for i = 1, at - 1 do a[i] = args[i] end
+        a[at] = t
+        a[at + 1] = function(items, page) slot.done, slot.items, slot.page = true, items, page end
+        slot.handle = client:start(method, unpack(a, 1, at + 1))
+      end
+    end
+    local slot = slots[p]
+    while not slot.done do client:poll(1) end
+    slots[p] = nil
+    return slot.items, slot.page
+  end
+  -- Stops the pages fetched ahead that will not be read.
+  function P.cancel()
+    for q, slot in pairs(slots) do
+      slot.handle:cancel()
+      slots[q] = nil
+    end
+  end
+  return P
+end
+
 -- The iterator behind each and all: returns item, or nil at the end, or
 -- nil, err when a page fails (the same page is asked again on the next call).
-local function iterator(client, method, args, at, opts, limit, where, mode)
+-- Offset pages are fetched ahead when concurrency asks for it, or when the
+-- server told the number of pages and no limit says to stop early.
+local function iterator(client, method, args, at, opts, limit, where, mode, concurrency)
+  local ahead_pool = prefetcher(client, method, args, at)
+  local total_pages           -- when the server says
   local items, i = nil, 0   -- the current page and the position in it
   local nxt = opts          -- the options of the next request; nil: no more pages
   local yielded = 0
@@ -86,7 +127,10 @@ local function iterator(client, method, args, at, opts, limit, where, mode)
                                  -- that moved under new jobs repeats a few, never twice yielded
   return function()
     while true do
-      if limit and yielded >= limit then return nil end
+      if limit and yielded >= limit then
+        ahead_pool.cancel()
+        return nil
+      end
       if items and i < #items then
         i = i + 1
         local item = items[i]
@@ -99,8 +143,17 @@ local function iterator(client, method, args, at, opts, limit, where, mode)
           end
         end
       else
-        if not nxt then return nil end
-        local page_items, page = call(client, method, args, at, nxt)
+        if not nxt then
+          ahead_pool.cancel()
+          return nil
+        end
+        local ahead = concurrency or (total_pages and not limit and 4) or 1
+        local page_items, page
+        if ahead > 1 and mode == "offset" and nxt.next_url == nil then
+          page_items, page = ahead_pool.fetch(nxt, nxt.page or 1, ahead, total_pages)
+        else
+          page_items, page = call(client, method, args, at, nxt)
+        end
         if not page_items then
           local err = page
           if mode == "keyset" and items == nil and err.status == 405 then
@@ -119,7 +172,9 @@ local function iterator(client, method, args, at, opts, limit, where, mode)
         -- the options the next offset page is built from (not from a link the user gave)
         local base = requested
         if requested.next_url then base = opts.next_url == nil and opts or nil end
-        if page.next_url then
+        total_pages = page.total_pages or total_pages
+        local numbered = mode == "offset" and (concurrency or (total_pages and not limit))
+        if page.next_url and not (numbered and base and page.next_page) then
           nxt = { next_url = page.next_url }
         elseif base and page.next_page and page.next_page > (requested.page or 1) then
           -- no link to follow (an old server, keyset ignored): the next offset page
@@ -139,8 +194,7 @@ end
 --- client:each(method, ...): an iterator over every item of every page.
 -- A failing page raises its error object.
 function M.each(client, method, ...)
-  local m, args, at, opts, limit, where, mode = check("each", method, ...)
-  local next_item = iterator(client, m, args, at, opts, limit, where, mode)
+  local next_item = iterator(client, check("each", method, ...))
   return function()
     local item, err = next_item()
     if item == nil and err ~= nil then error(err, 0) end
@@ -150,8 +204,7 @@ end
 
 --- client:all(method, ...): every item in one array, or nil, err.
 function M.all(client, method, ...)
-  local m, args, at, opts, limit, where, mode = check("all", method, ...)
-  local next_item = iterator(client, m, args, at, opts, limit, where, mode)
+  local next_item = iterator(client, check("all", method, ...))
   local out = {}
   while true do
     local item, err = next_item()
