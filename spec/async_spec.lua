@@ -1,6 +1,26 @@
 -- start, poll and batch: calls that do not block the caller.
 local fake = require("fake")
 
+-- Each spec's client has a user agent of its own, and only its requests count:
+-- nothing a spec before it left on the wire can be mistaken for its own.
+local agents = setmetatable({}, { __mode = "k" })
+local function new_client(opts)
+  local o = { user_agent = ("async-spec/%d"):format(math.random(1, 1e9)) }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local c = fake.client(o)
+  agents[c] = o.user_agent
+  return c
+end
+
+local function sent(c)
+  local ua = agents[c]
+  local out = {}
+  for _, r in ipairs(fake.requests()) do
+    if r.headers["user-agent"] == ua then out[#out + 1] = r end
+  end
+  return out
+end
+
 local function poll_until_done(c, limit)
   local left
   for _ = 1, limit or 100 do
@@ -14,7 +34,7 @@ describe("client:start and client:poll", function()
   local c
   before_each(function()
     fake.reset()
-    c = fake.client()
+    c = new_client()
   end)
   after_each(function() c:close() end)
 
@@ -22,11 +42,11 @@ describe("client:start and client:poll", function()
     local got = {}
     local h = c:start("get", 1, 1009, function(job, extra) got = { job = job, extra = extra } end)
     assert.is_userdata(h)
-    assert.are.same({}, fake.requests())
+    assert.are.same({}, sent(c))
     assert.are.equal(0, poll_until_done(c))
     assert.are.equal("unit-tests", got.job.name)
     assert.is_nil(got.extra)
-    assert.are.equal(1, #fake.requests())
+    assert.are.equal(1, #sent(c))
   end)
 
   it("gives a list call its page table", function()
@@ -52,7 +72,7 @@ describe("client:start and client:poll", function()
     fake.raises(function() c:start("explode", 1, function() end) end, "explode")
     fake.raises(function() c:start("get", 1, 1009) end, "callback")
     assert.are.equal(0, c:poll(0))
-    assert.are.same({}, fake.requests())
+    assert.are.same({}, sent(c))
   end)
 
   it("runs many calls at once", function()
@@ -63,10 +83,10 @@ describe("client:start and client:poll", function()
     end
     for _ = 1, 20 do
       c:poll(0.05)
-      if #fake.requests() == 3 then break end
+      if #sent(c) == 3 then break end
     end
     -- all three arrived while each was still unanswered
-    local reqs = fake.requests()
+    local reqs = sent(c)
     assert.are.equal(3, #reqs)
     assert.are.equal(0, done)
     poll_until_done(c)
@@ -92,7 +112,7 @@ describe("client:start and client:poll", function()
     assert.is_false(h:cancel())
     assert.are.equal(0, c:poll(0.1))
     assert.is_false(called)
-    assert.are.same({}, fake.requests())
+    assert.are.same({}, sent(c))
 
     fake.fault{ path = "/jobs/1010$", kind = "stall", delay = 1 }
     local h2 = c:start("get", 1, 1010, function() called = true end)
@@ -112,24 +132,24 @@ describe("client:start and client:poll", function()
   end)
 
   it("retries a GET through its own timer", function()
-    local r = fake.client{ retries = { max = 2, base_delay = 0.01, max_delay = 0.01 } }
+    local r = new_client{ retries = { max = 2, base_delay = 0.01, max_delay = 0.01 } }
     fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "0" } }
     local job
     r:start("get", 1, 1009, function(v) job = v end)
     poll_until_done(r)
     assert.are.equal(1009, job.id)
-    assert.are.equal(2, #fake.requests())
+    assert.are.equal(2, #sent(r))
     r:close()
   end)
 
   it("never sends a started POST twice", function()
-    local r = fake.client{ retries = { max = 3, base_delay = 0.01 } }
+    local r = new_client{ retries = { max = 3, base_delay = 0.01 } }
     fake.fault{ path = "/retry$", kind = "status", status = 502, apply = true }
     local err
     r:start("retry", 1, 1009, function(_, e) err = e end)
     poll_until_done(r)
     assert.is_true(err.maybe_done)
-    assert.are.equal(1, #fake.requests())
+    assert.are.equal(1, #sent(r))
     r:close()
   end)
 
@@ -172,7 +192,7 @@ describe("client:start and client:poll", function()
 
   it("works with a Lua transport", function()
     local seen = 0
-    local t = fake.client{ transport = function(req)
+    local t = new_client{ transport = function(req)
       seen = seen + 1
       return { status = 200, body = '{"id":7,"url":"' .. req.url .. '"}' }
     end }
@@ -189,7 +209,7 @@ describe("client:batch", function()
   local c
   before_each(function()
     fake.reset()
-    c = fake.client()
+    c = new_client()
   end)
   after_each(function() c:close() end)
 
@@ -223,7 +243,7 @@ describe("client:batch", function()
     fake.raises(function() c:batch({ { "get", 1, 1009 } }, { concurrency = 0 }) end, "concurrency")
     fake.raises(function() c:batch({ { "get", 1, 1009 } }, { parallel = 2 }) end, "unknown option 'parallel'")
     fake.raises(function() c:batch("get") end, "calls")
-    assert.are.same({}, fake.requests())
+    assert.are.same({}, sent(c))
   end)
 
   it("returns an empty array for no calls", function()
