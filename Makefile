@@ -23,11 +23,11 @@ HDR = src/gj.h src/compat.h
 BUILD = build
 
 APT_PACKAGES = gcc make pkg-config python3 \
-  lua5.1 lua5.2 lua5.3 lua5.4 luajit \
-  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit-5.1-dev \
+  lua5.1 lua5.2 lua5.3 lua5.4 luajit2 \
+  liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev \
   lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts
 
 all: build
 
@@ -92,6 +92,14 @@ $(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(SRC) $(HDR) Makefile
 	clang -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c99 \
 	  -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-missing-prototypes $$(pkg-config --cflags lua5.4 libcurl) \
 	  -o $@ fuzz/fuzz_response.c $(SRC) $$(pkg-config --libs lua5.4 libcurl) -lpthread -lm
+
+# The module inside real hosts: Neovim (LuaJIT, a libuv timer polling started
+# calls), HAProxy (Lua 5.3, an HTTP service) and nginx's Lua module (LuaJIT,
+# a cosocket transport that yields). LuaJIT is OpenResty's branch (luajit2),
+# the one nginx's Lua module links with.
+check-hosts: build
+	@sh tools/deps.sh neovim haproxy nginx libnginx-mod-http-lua
+	@sh spec/hosts/run.sh
 
 # The rockspec builds with LuaRocks' builtin backend and the result loads.
 check-rockspec: deps

@@ -144,14 +144,66 @@ describe("a transport", function()
     assert.is_false(called)
   end)
 
-  it("refuses to be re-entered from inside its own transport", function()
+  it("may use its own client from inside: each call has its own state", function()
     local c
-    c = client(function()
-      local ok, e = pcall(c.get, c, 1, 1)
-      return { status = 200, body = ok and JOB or ('{"id":1,"e":' .. ("%q"):format(tostring(e)) .. "}") }
+    c = client(function(req)
+      if req.url:find("/jobs/1$") then
+        local inner = assert(c:get(1, 2))
+        return { status = 200, body = ('{"id":1,"inner":%d}'):format(inner.id) }
+      end
+      return { status = 200, body = '{"id":2}' }
     end)
     local job = assert(c:get(1, 1))
-    assert.matches("busy", job.e)
+    assert.are.equal(2, job.inner)
+  end)
+
+  it("may yield, as a host's sockets do, and so may the client's sleep", function()
+    local c = client(function(req)
+      return coroutine.yield("transport", req)
+    end, { retries = { max = 1 }, sleep = function(s) coroutine.yield("sleep", s) end })
+    local co = coroutine.create(function() return c:get(1, 1002) end)
+    local ok, what, req = coroutine.resume(co)
+    assert.is_true(ok)
+    assert.are.equal("transport", what)
+    assert.are.equal("https://gitlab.example.com/api/v4/projects/1/jobs/1002", req.url)
+    local secs
+    ok, what, secs = coroutine.resume(co, { status = 503, headers = { ["retry-after"] = "2" }, body = "" })
+    assert.is_true(ok)
+    assert.are.equal("sleep", what)
+    assert.are.equal(2, secs)
+    ok, what = coroutine.resume(co)
+    assert.are.equal("transport", what)
+    local job
+    ok, job = coroutine.resume(co, { status = 200, body = JOB })
+    assert.is_true(ok, tostring(job))
+    assert.are.equal(1002, job.id)
+    assert.are.equal("dead", coroutine.status(co))
+  end)
+
+  it("waits for RateLimit-Reset through the client's sleep before the next request", function()
+    local slept = {}
+    local reset = os.time() + 20
+    local t, seen = recorder({ status = 200, body = JOB,
+                               headers = { ["RateLimit-Remaining"] = "0", ["RateLimit-Reset"] = tostring(reset) } })
+    local c = client(t, { sleep = function(s) slept[#slept + 1] = s end })
+    assert(c:get(1, 1))
+    assert.are.same({}, slept)
+    assert(c:get(1, 1))
+    assert.are.equal(1, #slept)
+    assert.is_true(slept[1] > 15 and slept[1] <= 20, tostring(slept[1]))
+    assert.are.equal(2, #seen)
+  end)
+
+  it("gets bad arguments raised as its own call would raise them, sending nothing", function()
+    local t, seen = recorder({ status = 200, body = JOB })
+    local c = client(t)
+    local msg = select(2, pcall(function() c:get(1, "1002") end))
+    assert.matches("bad argument #2 to 'get' %(job_id: positive integer expected", msg)
+    msg = select(2, pcall(function() c:list(1, { scope = "nope" }) end))
+    assert.matches("bad argument #2 to 'list' %(scope: unknown status 'nope'%)", msg)
+    msg = select(2, pcall(function() c:start("get", 1, 0, function() end) end))
+    assert.matches("bad argument #3 to 'start' %(job_id", msg)
+    assert.are.equal(0, #seen)
   end)
 
   it("retries a GET on 503 through the client's sleep, honouring Retry-After", function()

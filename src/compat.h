@@ -10,7 +10,7 @@
 #endif
 
 #if LUA_VERSION_NUM < 502
-/* LuaJIT 2.1 ships luaL_setfuncs; Lua 5.1 does not. */
+/* LuaJIT 2.1 ships luaL_setfuncs and luaL_testudata; Lua 5.1 does not. */
 #ifndef LUAJIT_VERSION
 #define luaL_setfuncs gj_setfuncs
 static inline void gj_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
@@ -26,6 +26,18 @@ static inline void gj_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
     lua_pop(L, nup);
 }
 
+#define luaL_testudata gj_testudata
+static inline void *gj_testudata(lua_State *L, int i, const char *tname)
+{
+    void *p = lua_touserdata(L, i);
+    if (p == NULL || !lua_getmetatable(L, i))
+        return NULL;
+    luaL_getmetatable(L, tname);
+    if (!lua_rawequal(L, -1, -2))
+        p = NULL;
+    lua_pop(L, 2);
+    return p;
+}
 #endif
 #define lua_rawlen(L, i) lua_objlen(L, (i))
 /* 5.1 keeps one table per userdata: its environment. */

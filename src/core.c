@@ -138,9 +138,20 @@ static void check_project(lua_State *L, int arg)
     argerr(L, arg, "project", "integer id or path string");
 }
 
+/* A client of either kind: libcurl's, or one with a Lua transport. */
+static gj_client *to_client(lua_State *L, int idx)
+{
+    void *p = luaL_testudata(L, idx, GJ_CLIENT_MT);
+    if (p == NULL)
+        p = luaL_testudata(L, idx, GJ_TCLIENT_MT);
+    if (p == NULL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "gitlab.jobs client expected, got %s", luaL_typename(L, idx)));
+    return (gj_client *)p;
+}
+
 static gj_client *check_client(lua_State *L)
 {
-    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    gj_client *c = to_client(L, 1);
     if (c->closed)
         luaL_error(L, "gitlab.jobs: the client is closed");
     if (c->busy)
@@ -492,16 +503,10 @@ static int raise_sink_error(lua_State *L, gj_call *k)
     return lua_error(L);
 }
 
-/* Calls a Lua transport. Returns -1 when it raised (the error is on top). */
-static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
+/* Pushes the request of k as a transport sees it. */
+static void push_req_table(lua_State *L, gj_call *k)
 {
-    int i, base = lua_gettop(L);
-    o->ok = 0;
-    o->kind = "network";
-    o->sent = 1; /* a transport cannot tell us: assume the worst */
-    o->permanent = 0;
-    k->errbuf[0] = '\0';
-    lua_pushvalue(L, tix);
+    int i;
     lua_createtable(L, 0, 5);
     lua_pushstring(L, k->req.method);
     lua_setfield(L, -2, "method");
@@ -521,21 +526,30 @@ static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
         lua_pushnumber(L, k->client->timeout_ms / 1000.0);
         lua_setfield(L, -2, "timeout");
     }
-    if (lua_pcall(L, 1, 2, 0) != LUA_OK)
-        return -1;
-    if (lua_type(L, base + 1) == LUA_TTABLE) {
-        int res = base + 1;
+}
+
+/* Reads what a transport returned, (res) or (nil, msg) at index r and r+1,
+ * into k->res and o. A sink's error is kept in k->err_ref. */
+static void read_res_table(lua_State *L, gj_call *k, int r, gj_outcome *o)
+{
+    int top = lua_gettop(L);
+    o->ok = 0;
+    o->kind = "network";
+    o->sent = 1; /* a transport cannot tell us: assume the worst */
+    o->permanent = 0;
+    k->errbuf[0] = '\0';
+    if (lua_type(L, r) == LUA_TTABLE) {
         size_t n;
         const char *body;
-        lua_getfield(L, res, "status");
+        lua_getfield(L, r, "status");
         if (lua_type(L, -1) != LUA_TNUMBER) {
             strcpy(k->errbuf, "transport returned a response without a numeric status");
-            lua_settop(L, base);
-            return 0;
+            lua_settop(L, top);
+            return;
         }
         k->res.status = (long)lua_tonumber(L, -1);
         lua_pop(L, 1);
-        lua_getfield(L, res, "headers");
+        lua_getfield(L, r, "headers");
         if (lua_type(L, -1) == LUA_TTABLE) {
             int h = lua_gettop(L);
             lua_pushnil(L);
@@ -574,7 +588,7 @@ static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
             }
         }
         lua_pop(L, 1);
-        lua_getfield(L, res, "body");
+        lua_getfield(L, r, "body");
         body = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : (n = 0, "");
         o->ok = 1;
         if (k->skipping && k->res.status >= 200 && k->res.status < 300) {
@@ -594,10 +608,23 @@ static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
             add(L, &k->res.body, body, n);
         }
     } else {
-        const char *msg = lua_tostring(L, base + 2);
+        const char *msg = lua_tostring(L, r + 1);
         strncpy(k->errbuf, msg ? msg : "transport failed", sizeof k->errbuf - 1);
         k->errbuf[sizeof k->errbuf - 1] = '\0';
     }
+    lua_settop(L, top);
+}
+
+/* Calls a Lua transport from C (blocking calls and poll). Returns -1 when
+ * it raised (the error is on top). */
+static int perform_lua(lua_State *L, gj_call *k, int tix, gj_outcome *o)
+{
+    int base = lua_gettop(L);
+    lua_pushvalue(L, tix);
+    push_req_table(L, k);
+    if (lua_pcall(L, 1, 2, 0) != LUA_OK)
+        return -1;
+    read_res_table(L, k, base + 1, o);
     lua_settop(L, base);
     return 0;
 }
@@ -1315,8 +1342,6 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
     }
 }
 
-static int l_start(lua_State *L);
-
 static int l_poll(lua_State *L)
 {
     gj_client *c = check_client(L);
@@ -1423,22 +1448,35 @@ static const luaL_Reg callable[] = {
     {"play", l_play},
     {NULL, NULL}};
 
-/* client:start(method, ..., callback): the arguments are checked and the
- * request built now, by the call's own function, into a call of its own. */
-static int l_start(lua_State *L)
+/* The builder's "bad argument #n to '?'" told as the user's call: the
+ * argument's number less shift, and the name the user called. */
+static void fix_argerror(lua_State *L, int shift, const char *shown)
 {
-    gj_client *c = check_client(L);
-    const char *name = luaL_checkstring(L, 2);
-    int top = lua_gettop(L), i, rc;
+    const char *msg = lua_tostring(L, -1), *paren;
+    int n;
+    if (msg == NULL || sscanf(msg, "bad argument #%d", &n) != 1)
+        return;
+    paren = strstr(msg, "' (");
+    if (paren == NULL)
+        return;
+    lua_pushfstring(L, "bad argument #%d to '%s'%s", n - shift, shown, paren + 1);
+    lua_replace(L, -2);
+}
+
+/* Builds the call named at index m, with the arguments m+1 .. last, into a
+ * handle of its own, pushed on the stack. The call's own function checks
+ * the arguments; its error is raised as the user's call would raise it. */
+static gj_call *build_call(lua_State *L, gj_client *c, int m, int last, int shift, const char *shown)
+{
+    const char *name = luaL_checkstring(L, m);
     lua_CFunction fn = NULL;
     gj_call *k;
+    int i, rc;
     for (i = 0; callable[i].name; i++)
         if (strcmp(name, callable[i].name) == 0)
             fn = callable[i].func;
     if (fn == NULL)
-        return luaL_argerror(L, 2, lua_pushfstring(L, "method: no call named '%s'", name));
-    if (top < 3 || lua_type(L, top) != LUA_TFUNCTION)
-        return luaL_argerror(L, top < 3 ? 3 : top, "callback: function expected as the last argument");
+        luaL_argerror(L, m, lua_pushfstring(L, "method: no call named '%s'", name));
     k = (gj_call *)lua_newuserdatauv(L, sizeof *k, 1);
     call_init(k, c);
     luaL_getmetatable(L, GJ_CALL_MT);
@@ -1452,17 +1490,33 @@ static int l_start(lua_State *L)
     c->building = k;
     lua_pushcfunction(L, fn);
     lua_pushvalue(L, 1);
-    for (i = 3; i < top; i++)
+    for (i = m + 1; i <= last; i++)
         lua_pushvalue(L, i);
-    rc = lua_pcall(L, top - 2, 0, 0);
+    rc = lua_pcall(L, last - m + 1, 0, 0);
     c->building = NULL;
-    if (rc != LUA_OK)
-        return lua_error(L);
-    lua_pushvalue(L, top);
-    k->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (rc != LUA_OK) {
+        fix_argerror(L, shift, shown ? shown : name);
+        lua_error(L);
+    }
     set_headers(k);
     k->attempts = k->hops = 0;
     k->delivered = 0;
+    return k;
+}
+
+/* client:start(method, ..., callback): the request is built now, into a
+ * call of its own, and sent by poll. */
+static int l_start(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    int top = lua_gettop(L);
+    gj_call *k;
+    luaL_checkstring(L, 2);
+    if (top < 3 || lua_type(L, top) != LUA_TFUNCTION)
+        return luaL_argerror(L, top < 3 ? 3 : top, "callback: function expected as the last argument");
+    k = build_call(L, c, 2, top - 1, 0, "start");
+    lua_pushvalue(L, top);
+    k->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     k->state = CALL_QUEUED;
     k->due = 0;
     link_call(c, k);
@@ -1471,12 +1525,88 @@ static int l_start(lua_State *L)
     return 1;
 }
 
+/* ---- calls driven from Lua, for clients with a Lua transport ----
+ * The transport is then called by Lua code (lua/gitlab/jobs.lua), never from
+ * C, so a host's transport may yield (OpenResty's and HAProxy's sockets do):
+ *   h = client:_begin(method, ...)
+ *   repeat req, wait = h:_request(); res, msg = transport(req)
+ *          step, secs = h:_response(res, msg) until step == "done"
+ *   return h:_result() */
+
+static int l_begin(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    build_call(L, c, 2, lua_gettop(L), 1, NULL);
+    return 1;
+}
+
+/* The request of the next try, or nil and how long to wait first. */
+static int l_call_request(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    gj_client *c = k->client;
+    double wall = wall_now();
+    if (c->closed)
+        return luaL_error(L, "gitlab.jobs: the client is closed");
+    if (c->ratelimit_until > wall) {
+        lua_pushnil(L);
+        lua_pushnumber(L, c->ratelimit_until - wall);
+        c->ratelimit_until = 0;
+        return 2;
+    }
+    begin_attempt(L, k);
+    push_req_table(L, k);
+    return 1;
+}
+
+/* Takes the transport's (res) or (nil, msg): "done", "again", or "wait"
+ * and the seconds to wait before the next try. */
+static int l_call_response(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    double wait = 0;
+    lua_settop(L, 3);
+    k->L = L;
+    read_res_table(L, k, 2, &k->out);
+    if (k->err_ref != LUA_NOREF)
+        return raise_sink_error(L, k);
+    switch (decide(L, k, &k->out, &wait)) {
+    case STEP_AGAIN:
+        lua_pushliteral(L, "again");
+        return 1;
+    case STEP_WAIT:
+        lua_pushliteral(L, "wait");
+        lua_pushnumber(L, wait);
+        return 2;
+    default:
+        lua_pushliteral(L, "done");
+        return 1;
+    }
+}
+
+static int l_call_result(lua_State *L)
+{
+    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    int n = push_result(L, k, &k->out);
+    unref(L, &k->sink_ref);
+    return n;
+}
+
+/* core.hook(client, name): the client's transport, sleep or clock option. */
+static int l_hook(lua_State *L)
+{
+    to_client(L, 1);
+    luaL_checkstring(L, 2);
+    push_uservalue_field(L, 1, lua_tostring(L, 2));
+    return 1;
+}
+
 /* client:sleep(seconds) and client:now(): how this client waits and
  * tells time, for helpers and hosts that want to wait the same way. */
 static int l_client_sleep(lua_State *L)
 {
     lua_Number s;
-    luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    to_client(L, 1);
     s = luaL_checknumber(L, 2);
     lua_settop(L, 2);
     client_sleep(L, s);
@@ -1485,7 +1615,7 @@ static int l_client_sleep(lua_State *L)
 
 static int l_client_now(lua_State *L)
 {
-    luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    to_client(L, 1);
     push_uservalue_field(L, 1, "clock");
     if (lua_type(L, -1) == LUA_TNIL) {
         lua_pushnumber(L, mono_now());
@@ -1497,7 +1627,7 @@ static int l_client_now(lua_State *L)
 
 static int l_close(lua_State *L)
 {
-    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    gj_client *c = to_client(L, 1);
     lua_settop(L, 1);
     if (!c->closed) {
         c->closed = 1;
@@ -1511,7 +1641,7 @@ static int l_close(lua_State *L)
  * raised; release is idempotent. */
 static int l_gc(lua_State *L)
 {
-    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    gj_client *c = to_client(L, 1);
     lua_settop(L, 1);
     c->closed = 1;
     if (!c->busy)
@@ -1521,7 +1651,7 @@ static int l_gc(lua_State *L)
 
 static int l_tostring(lua_State *L)
 {
-    gj_client *c = (gj_client *)luaL_checkudata(L, 1, GJ_CLIENT_MT);
+    gj_client *c = to_client(L, 1);
     if (c->closed)
         lua_pushfstring(L, "gitlab.jobs.client (closed): %p", (void *)c);
     else
@@ -1685,7 +1815,9 @@ static int l_new(lua_State *L)
     memset(c, 0, sizeof *c);
     c->closed = 1;
     call_init(&c->sync, c);
-    luaL_getmetatable(L, GJ_CLIENT_MT);
+    t = opt_field(L, 1, "transport");
+    lua_pop(L, 1);
+    luaL_getmetatable(L, t == LUA_TFUNCTION ? GJ_TCLIENT_MT : GJ_CLIENT_MT);
     lua_setmetatable(L, -2);
     lua_createtable(L, 0, 3);
     for (i = 0; fns[i]; i++) {
@@ -1775,6 +1907,19 @@ static const luaL_Reg metamethods[] = {
 
 static const luaL_Reg call_methods[] = {
     {"cancel", l_call_cancel},
+    {"_request", l_call_request},
+    {"_response", l_call_response},
+    {"_result", l_call_result},
+    {NULL, NULL}};
+
+/* A client with a Lua transport: its calls are added in Lua (the facade). */
+static const luaL_Reg transport_methods[] = {
+    {"_begin", l_begin},
+    {"start", l_start},
+    {"poll", l_poll},
+    {"close", l_close},
+    {"sleep", l_client_sleep},
+    {"now", l_client_now},
     {NULL, NULL}};
 
 static const luaL_Reg call_metamethods[] = {
@@ -1784,6 +1929,7 @@ static const luaL_Reg call_metamethods[] = {
 
 static const luaL_Reg functions[] = {
     {"new", l_new},
+    {"hook", l_hook},
     {"sleep", l_sleep},
     {"now", l_now},
     {NULL, NULL}};
@@ -1841,6 +1987,15 @@ LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
         lua_pushliteral(L, "gitlab.jobs.client");
         lua_setfield(L, -2, "__name");
     }
+    if (luaL_newmetatable(L, GJ_TCLIENT_MT)) {
+        luaL_setfuncs(L, metamethods, 0);
+        lua_newtable(L);
+        luaL_setfuncs(L, transport_methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "gitlab.jobs.client");
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
     if (luaL_newmetatable(L, GJ_CALL_MT)) {
         luaL_setfuncs(L, call_metamethods, 0);
         lua_newtable(L);
@@ -1854,6 +2009,10 @@ LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
     lua_setfield(L, -2, "VERSION");
     lua_getfield(L, -2, "__index");
     lua_setfield(L, -2, "methods"); /* where the Lua helpers are added */
+    luaL_getmetatable(L, GJ_TCLIENT_MT);
+    lua_getfield(L, -1, "__index");
+    lua_setfield(L, -3, "transport_methods"); /* and the calls driven from Lua */
+    lua_pop(L, 1);
     luaL_getmetatable(L, GJ_ERROR_MT);
     lua_setfield(L, -2, "error_mt");
     lua_createtable(L, 13, 0);

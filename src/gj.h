@@ -9,6 +9,7 @@
 
 #define GJ_VERSION "0.1.0"
 #define GJ_CLIENT_MT "gitlab.jobs.client"
+#define GJ_TCLIENT_MT "gitlab.jobs.client (transport)"
 #define GJ_ERROR_MT "gitlab.jobs.error"
 #define GJ_REG_DECODE "gitlab.jobs.decode"
 #define GJ_REG_NULL "gitlab.jobs.null"
@@ -90,6 +91,14 @@ typedef struct gj_client gj_client;
 typedef struct gj_call gj_call;
 
 enum { R_OBJECT, R_LIST, R_TRACE };
+
+/* What a transport reports besides the answer in k->res. */
+typedef struct gj_outcome {
+    int ok;                 /* an HTTP answer arrived (any status) */
+    const char *kind;       /* when !ok: "network", "timeout", "tls" */
+    int sent;               /* when !ok: the request may have reached the server */
+    int permanent;          /* when !ok: trying again cannot help (a certificate refused) */
+} gj_outcome;
 enum { CALL_QUEUED, CALL_ACTIVE, CALL_DONE };
 
 /* One request and everything it needs while under way. A client has one
@@ -117,6 +126,7 @@ struct gj_call {
     int state;              /* CALL_* */
     int cb_ref;             /* registry reference of the callback */
     double due;             /* monotonic time before which it is not sent */
+    gj_outcome out;         /* how the last try ended (calls driven from Lua) */
     gj_call *next, *prev;   /* the client's started calls */
 };
 
@@ -139,14 +149,6 @@ struct gj_client {
     void *multi;            /* CURLM * for started calls, made on first use */
     gj_call *calls;         /* started calls not yet done */
 };
-
-/* What a transport reports besides the answer in k->res. */
-typedef struct gj_outcome {
-    int ok;                 /* an HTTP answer arrived (any status) */
-    const char *kind;       /* when !ok: "network", "timeout", "tls" */
-    int sent;               /* when !ok: the request may have reached the server */
-    int permanent;          /* when !ok: trying again cannot help (a certificate refused) */
-} gj_outcome;
 
 int gj_curl_global(void);
 int gj_curl_open(gj_call *k);

@@ -18,16 +18,62 @@ function M.is_error(err)
   return type(err) == "table" and getmetatable(err) == core.error_mt
 end
 
+local hook = core.hook
+
+-- How a client waits and tells time: its own sleep and clock options, called
+-- from Lua so that a host's sleep may yield (ngx.sleep, core.msleep).
+local function sleep(self, seconds)
+  if type(seconds) ~= "number" then
+    error(("bad argument #1 to 'sleep' (number expected, got %s)"):format(type(seconds)), 2)
+  end
+  local f = hook(self, "sleep")
+  if f then f(seconds) else core.sleep(seconds) end
+end
+
+local function now(self)
+  local f = hook(self, "clock")
+  if f then return f() end
+  return core.now()
+end
+
+-- A client with a Lua transport runs its calls from here: the C core builds
+-- each request and reads each answer, and the transport is called by Lua, so
+-- it may yield (OpenResty's cosockets, HAProxy's sockets).
+local CALLS = { "list", "pipeline_jobs", "bridges", "get", "job", "allowed_agents",
+                "trace", "cancel", "retry", "erase", "play" }
+local transport_methods = core.transport_methods
+for _, name in ipairs(CALLS) do
+  transport_methods[name] = function(self, ...)
+    local call = self:_begin(name, ...)
+    local transport = hook(self, "transport")
+    while true do
+      local req, wait = call:_request()
+      if req then
+        local step, seconds = call:_response(transport(req))
+        if step == "done" then return call:_result() end
+        if step == "wait" then sleep(self, seconds) end
+      else
+        sleep(self, wait) -- RateLimit-Remaining was 0: wait for the reset
+      end
+    end
+  end
+end
+
 -- The helpers: pure Lua methods on every client, beside the C ones.
 local pager = require("gitlab.jobs.pager")
 local policy = require("gitlab.jobs.policy")
 local trace = require("gitlab.jobs.trace")
-core.methods.each = pager.each
-core.methods.all = pager.all
-core.methods.wait = policy.wait
-core.methods.retry_until_success = policy.retry_until_success
-core.methods.follow = trace.follow
-core.methods.batch = require("gitlab.jobs.batch").batch
+local batch = require("gitlab.jobs.batch")
+for _, methods in ipairs({ core.methods, transport_methods }) do
+  methods.sleep = sleep
+  methods.now = now
+  methods.each = pager.each
+  methods.all = pager.all
+  methods.wait = policy.wait
+  methods.retry_until_success = policy.retry_until_success
+  methods.follow = trace.follow
+  methods.batch = batch.batch
+end
 
 --- Predicates over jobs, for opts.where and filter.apply.
 M.filter = require("gitlab.jobs.filter")

@@ -1,0 +1,103 @@
+#!/bin/sh
+# The module inside real hosts: Neovim (LuaJIT, its own event loop). Prints
+# one line per host and exits non-zero when a host's run did not succeed.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+tmp=$(mktemp -d)
+python3 spec/fake_gitlab/server.py --url-file "$tmp/url" --parent-pid $$ >"$tmp/log" 2>&1 &
+srv=$!
+trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+i=0
+while [ ! -s "$tmp/url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+url=$(sed -n 1p "$tmp/url")
+failed=0
+if command -v nvim >/dev/null; then
+  GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token GITLAB_HOST_OUT=$tmp/nvim.out \
+  LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/jit/?.so;;" \
+    timeout 60 nvim --headless -u NONE -i NONE +"luafile spec/hosts/nvim.lua" >/dev/null 2>&1
+  line=$(cat "$tmp/nvim.out" 2>/dev/null)
+  echo "neovim: ${line:-no answer}"
+  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1 ;; esac
+else
+  echo "neovim: not installed"
+  failed=1
+fi
+if command -v haproxy >/dev/null; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$tmp/haproxy.cfg" <<CFG
+global
+  lua-load $PWD/spec/hosts/haproxy.lua
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+frontend gitlab
+  bind 127.0.0.1:$port
+  http-request use-service lua.gitlab
+CFG
+  GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token \
+  LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/5.3/?.so;;" \
+    haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
+  hap=$!
+  line=""
+  i=0
+  while [ -z "$line" ] && [ $i -lt 50 ]; do
+    sleep 0.2
+    line=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' \
+      "http://127.0.0.1:$port/" 2>/dev/null)
+    i=$((i + 1))
+  done
+  kill $hap 2>/dev/null
+  echo "haproxy: ${line:-no answer}"
+  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/haproxy.log" ;; esac
+else
+  echo "haproxy: not installed"
+  failed=1
+fi
+if command -v nginx >/dev/null && [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$tmp/nginx"
+  cat >"$tmp/nginx.conf" <<CFG
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+daemon off;
+master_process off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+env GITLAB_URL;
+env GITLAB_TOKEN;
+events {}
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx;
+  proxy_temp_path $tmp/nginx;
+  fastcgi_temp_path $tmp/nginx;
+  uwsgi_temp_path $tmp/nginx;
+  scgi_temp_path $tmp/nginx;
+  lua_package_path "$PWD/lua/?.lua;;";
+  lua_package_cpath "$PWD/build/jit/?.so;;";
+  server {
+    listen 127.0.0.1:$port;
+    location / { content_by_lua_file $PWD/spec/hosts/nginx.lua; }
+  }
+}
+CFG
+  GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >"$tmp/nginx.log" 2>&1 &
+  ngx=$!
+  line=""
+  i=0
+  while [ -z "$line" ] && [ $i -lt 50 ]; do
+    sleep 0.2
+    line=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' \
+      "http://127.0.0.1:$port/" 2>/dev/null)
+    i=$((i + 1))
+  done
+  kill $ngx 2>/dev/null
+  echo "nginx: ${line:-no answer}"
+  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/nginx/error.log" "$tmp/nginx.log" ;; esac
+else
+  echo "nginx with its Lua module: not installed"
+  failed=1
+fi
+exit $failed
