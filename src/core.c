@@ -1880,18 +1880,8 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* A libcurl client's methods: the calls of callable[], and these. */
 static const luaL_Reg methods[] = {
-    {"list", l_list},
-    {"pipeline_jobs", l_pipeline_jobs},
-    {"bridges", l_bridges},
-    {"get", l_get},
-    {"job", l_job},
-    {"allowed_agents", l_allowed_agents},
-    {"trace", l_trace},
-    {"cancel", l_cancel},
-    {"retry", l_retry},
-    {"erase", l_erase},
-    {"play", l_play},
     {"start", l_start},
     {"poll", l_poll},
     {"close", l_close},
@@ -1982,6 +1972,7 @@ LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
     if (luaL_newmetatable(L, GJ_CLIENT_MT)) {
         luaL_setfuncs(L, metamethods, 0);
         lua_newtable(L);
+        luaL_setfuncs(L, callable, 0);
         luaL_setfuncs(L, methods, 0);
         lua_setfield(L, -2, "__index");
         lua_pushliteral(L, "gitlab.jobs.client");
