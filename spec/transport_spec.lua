@@ -172,6 +172,7 @@ describe("a transport", function()
     assert.are.equal("sleep", what)
     assert.are.equal(2, secs)
     ok, what = coroutine.resume(co)
+    assert.is_true(ok)
     assert.are.equal("transport", what)
     local job
     ok, job = coroutine.resume(co, { status = 200, body = JOB })
