@@ -11,6 +11,21 @@ i=0
 while [ ! -s "$tmp/url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 url=$(sed -n 1p "$tmp/url")
 failed=0
+
+# The first line a host's server answers at URL, once it listens (10 s at most).
+answer() {
+  i=0
+  while [ $i -lt 50 ]; do
+    sleep 0.2
+    python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' \
+      "$1" 2>/dev/null && return 0
+    i=$((i + 1))
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 if command -v nvim >/dev/null; then
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token GITLAB_HOST_OUT=$tmp/nvim.out \
   LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/jit/?.so;;" \
@@ -23,7 +38,7 @@ else
   failed=1
 fi
 if command -v haproxy >/dev/null; then
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   cat >"$tmp/haproxy.cfg" <<CFG
 global
   lua-load $PWD/spec/hosts/haproxy.lua
@@ -40,14 +55,7 @@ CFG
   LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/5.3/?.so;;" \
     haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
   hap=$!
-  line=""
-  i=0
-  while [ -z "$line" ] && [ $i -lt 50 ]; do
-    sleep 0.2
-    line=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' \
-      "http://127.0.0.1:$port/" 2>/dev/null)
-    i=$((i + 1))
-  done
+  line=$(answer "http://127.0.0.1:$port/")
   kill $hap 2>/dev/null
   echo "haproxy: ${line:-no answer}"
   case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/haproxy.log" ;; esac
@@ -56,7 +64,7 @@ else
   failed=1
 fi
 if command -v nginx >/dev/null && [ -e /usr/lib/nginx/modules/ngx_http_lua_module.so ]; then
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   mkdir -p "$tmp/nginx"
   cat >"$tmp/nginx.conf" <<CFG
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
@@ -85,14 +93,7 @@ http {
 CFG
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >"$tmp/nginx.log" 2>&1 &
   ngx=$!
-  line=""
-  i=0
-  while [ -z "$line" ] && [ $i -lt 50 ]; do
-    sleep 0.2
-    line=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode().strip())' \
-      "http://127.0.0.1:$port/" 2>/dev/null)
-    i=$((i + 1))
-  done
+  line=$(answer "http://127.0.0.1:$port/")
   kill $ngx 2>/dev/null
   echo "nginx: ${line:-no answer}"
   case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/nginx/error.log" "$tmp/nginx.log" ;; esac
