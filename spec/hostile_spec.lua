@@ -8,20 +8,15 @@ local gitlab = require("gitlab.jobs")
 local seen = {} -- every error these specs get, checked for tokens at the end
 
 local function failed(value, err)
-  assert.is_nil(value, "expected the call to fail")
-  assert.is_true(gitlab.is_error(err))
+  fake.failed(seen, value, err)
   assert.is_string(err.message)
   assert.is_string(tostring(err))
-  seen[#seen + 1] = err
   return err
 end
 
-local clients = {}
-
 local function client(opts)
   local c = fake.client(opts)
-  clients[#clients + 1] = c
-  return c
+  return fake.track(c)
 end
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -53,12 +48,7 @@ end
 
 describe("hostile answers", function()
   before_each(function() fake.reset() end)
-  after_each(function()
-    for i = #clients, 1, -1 do
-      clients[i]:close()
-      clients[i] = nil
-    end
-  end)
+  after_each(fake.close_clients)
 
   describe("cut short", function()
     it("a JSON body reset midway is a network error", function()
@@ -192,7 +182,7 @@ describe("hostile answers", function()
 
     it("is 64 MiB by default", function()
       local c = gitlab.new{ url = fake.url, token = fake.TOKEN }
-      clients[#clients + 1] = c
+      fake.track(c)
       fake.fault{ path = "/jobs/1009$", kind = "big_body", size = 64 * 1024 * 1024 + 2 }
       local err = failed(c:get(1, 1009))
       assert.are.equal("decode", err.kind)

@@ -1,16 +1,10 @@
 -- Redirects: followed for GET only, at most 10 hops, and a token never goes
 -- to another origin. (https to http is in tls_spec.lua.)
 local fake = require("fake")
-local gitlab = require("gitlab.jobs")
 
 local seen = {} -- every error these specs get, checked for tokens at the end
 
-local function failed(value, err)
-  assert.is_nil(value, "expected the call to fail")
-  assert.is_true(gitlab.is_error(err))
-  seen[#seen + 1] = err
-  return err
-end
+local function failed(value, err) return fake.failed(seen, value, err) end
 
 local STATUSES = { 301, 302, 303, 307, 308 }
 
@@ -26,12 +20,9 @@ local function assert_no_credentials(r)
   end
 end
 
-local clients = {}
-
 local function client(opts)
   local c = fake.client(opts)
-  clients[#clients + 1] = c
-  return c
+  return fake.track(c)
 end
 
 local function job_count(c)
@@ -40,12 +31,7 @@ end
 
 describe("redirects", function()
   before_each(function() fake.reset() end)
-  after_each(function()
-    for i = #clients, 1, -1 do
-      clients[i]:close()
-      clients[i] = nil
-    end
-  end)
+  after_each(fake.close_clients)
 
   describe("of a GET", function()
     it("lead a moved project to its new place, with the token", function()

@@ -7,13 +7,7 @@ local socket = require("socket")
 
 local seen = {} -- every error these specs get, checked for tokens at the end
 
-local function failed(value, err)
-  assert.is_nil(value, "expected the call to fail")
-  assert.is_table(err)
-  assert.is_true(gitlab.is_error(err))
-  seen[#seen + 1] = err
-  return err
-end
+local function failed(value, err) return fake.failed(seen, value, err) end
 
 local function merged(...)
   local out = {}
@@ -23,8 +17,6 @@ local function merged(...)
   return out
 end
 
-local clients = {}
-
 --- A client on the fake with retries on and a sleep that only records: client, slept.
 local function client(opts)
   local slept = {}
@@ -33,19 +25,10 @@ local function client(opts)
     sleep = function(s) slept[#slept + 1] = s end,
   }, opts)
   local c = fake.client(o)
-  clients[#clients + 1] = c
-  return c, slept
+  return fake.track(c), slept
 end
 
 --- The requests the fake received with that method, whose path matches.
-local function received(method, pattern)
-  local out = {}
-  for _, r in ipairs(fake.requests()) do
-    if r.method == method and r.path:find(pattern) then out[#out + 1] = r end
-  end
-  return out
-end
-
 local function job_count(c)
   return #assert(c:list(1, { per_page = 100 }))
 end
@@ -88,12 +71,7 @@ local POST_FAILURES = {
 
 describe("retries", function()
   before_each(function() fake.reset() end)
-  after_each(function()
-    for i = #clients, 1, -1 do
-      clients[i]:close()
-      clients[i] = nil
-    end
-  end)
+  after_each(fake.close_clients)
 
   describe("of a GET", function()
     for _, f in ipairs(GET_FAILURES) do
@@ -103,7 +81,7 @@ describe("retries", function()
         local job, err = c:get(1, 1009)
         assert.is_nil(err)
         assert.are.equal(1009, job.id)
-        local tries = received("GET", "/jobs/1009$")
+        local tries = fake.requests_to("GET", "/jobs/1009$")
         assert.are.equal(3, #tries)
         assert.are.equal(f.fault.kind, tries[1].fault)
         assert.are.equal(f.fault.kind, tries[2].fault)
@@ -119,7 +97,7 @@ describe("retries", function()
         assert.are.equal(f.status, err.status)
         assert.are.equal(3, err.attempts)
         assert.is_nil(err.maybe_done)
-        assert.are.equal(3, #received("GET", "/jobs/1009$"))
+        assert.are.equal(3, #fake.requests_to("GET", "/jobs/1009$"))
         assert.are.equal(2, #slept)
       end)
     end
@@ -143,7 +121,7 @@ describe("retries", function()
         local err = failed(c:get(1, 1009))
         assert.are.equal(3, err.attempts)
         -- the first try went out twice: on the old connection, then on a new one
-        local got = received("GET", "/jobs/1009$")
+        local got = fake.requests_to("GET", "/jobs/1009$")
         assert.are.equal(4, #got)
         assert.are_not.equal(got[1].connection, got[2].connection)
       end)
@@ -156,7 +134,7 @@ describe("retries", function()
         local err = failed(c:get(1, 1009))
         assert.are.equal(503, err.status)
         assert.are.equal(1, err.attempts)
-        assert.are.equal(1, #received("GET", "/jobs/1009$"))
+        assert.are.equal(1, #fake.requests_to("GET", "/jobs/1009$"))
         assert.are.same({}, slept)
       end
     end)
@@ -164,11 +142,11 @@ describe("retries", function()
     it("are three by default, waiting from 0.5 s up", function()
       local slept = {}
       local c = gitlab.new{ url = fake.url, token = fake.TOKEN, sleep = function(s) slept[#slept + 1] = s end }
-      clients[#clients + 1] = c
+      fake.track(c)
       fake.fault{ path = "/jobs/1009$", kind = "status", status = 500, count = -1 }
       local err = failed(c:get(1, 1009))
       assert.are.equal(4, err.attempts)
-      assert.are.equal(4, #received("GET", "/jobs/1009$"))
+      assert.are.equal(4, #fake.requests_to("GET", "/jobs/1009$"))
       assert.are.equal(3, #slept)
       assert_backoff(slept, 0.5, 30)
     end)
@@ -181,7 +159,7 @@ describe("retries", function()
         local err = failed(c:get(1, 1009))
         assert.are.equal("decode", err.kind)
         assert.are.equal(1, err.attempts)
-        assert.are.equal(1, #received("GET", "/jobs/1009$"))
+        assert.are.equal(1, #fake.requests_to("GET", "/jobs/1009$"))
       end
       assert.are.same({}, slept)
     end)
@@ -194,7 +172,7 @@ describe("retries", function()
         local err = failed(c:get(1, 1009))
         assert.are.equal(status, err.status)
         assert.are.equal(1, err.attempts)
-        assert.are.equal(1, #received("GET", "/jobs/1009$"))
+        assert.are.equal(1, #fake.requests_to("GET", "/jobs/1009$"))
       end
       assert.are.same({}, slept)
     end)
@@ -218,7 +196,7 @@ describe("retries", function()
       local job, err = c:retry(1, 1009)
       assert.is_nil(err)
       assert.are.equal("unit-tests", job.name)
-      local tries = received("POST", "/retry$")
+      local tries = fake.requests_to("POST", "/retry$")
       assert.are.equal(2, #tries)
       assert.are.equal(429, tries[1].status)
       assert.are.equal(201, tries[2].status)
@@ -231,7 +209,7 @@ describe("retries", function()
         local c, slept = client()
         fake.fault{ path = "/" .. a.name .. "$", kind = "status", status = 429 }
         assert(c[a.name](c, 1, a.job))
-        assert.are.equal(2, #received("POST", "/" .. a.name .. "$"))
+        assert.are.equal(2, #fake.requests_to("POST", "/" .. a.name .. "$"))
         assert.are.equal(1, #slept)
         a.check(c)
       end)
@@ -246,7 +224,7 @@ describe("retries", function()
       assert.are.equal(3, err.attempts)
       assert.is_nil(err.maybe_done)
       assert.is_nil(tostring(err):find("may have", 1, true))
-      assert.are.equal(3, #received("POST", "/retry$"))
+      assert.are.equal(3, #fake.requests_to("POST", "/retry$"))
       assert.are.equal(2, #slept)
       assert.are.equal(before, job_count(c))
     end)
@@ -288,7 +266,7 @@ describe("retries", function()
         assert.matches("may have reached the server", tostring(err), 1, true)
         assert.are.equal(1, err.attempts)
         assert.are.same({}, slept)
-        local tries = received("POST", "/retry$")
+        local tries = fake.requests_to("POST", "/retry$")
         assert.are.equal(1, #tries)
         assert.are.equal(f.fault.kind, tries[1].fault)
         -- the retry really happened, exactly once: one new job, the newest
@@ -306,7 +284,7 @@ describe("retries", function()
         local err = failed(c[a.name](c, 1, a.job))
         assert.is_true(err.maybe_done)
         assert.are.equal(1, err.attempts)
-        assert.are.equal(1, #received("POST", "/" .. a.name .. "$"))
+        assert.are.equal(1, #fake.requests_to("POST", "/" .. a.name .. "$"))
         assert.are.same({}, slept)
         a.check(c)
       end)
@@ -321,7 +299,7 @@ describe("retries", function()
       assert.are.equal(500, err.status)
       assert.are.equal(2, err.attempts)
       assert.is_true(err.maybe_done)
-      assert.are.equal(2, #received("POST", "/retry$"))
+      assert.are.equal(2, #fake.requests_to("POST", "/retry$"))
       assert.are.equal(1, #slept)
       assert.are.equal(before + 1, job_count(c))
     end)
@@ -332,9 +310,9 @@ describe("retries", function()
       fake.fault{ path = "/retry$", kind = "reset", count = -1, apply = true }
       local err = failed(c:retry(1, 1009))
       assert.is_true(err.maybe_done)
-      local tries = received("POST", "/retry$")
+      local tries = fake.requests_to("POST", "/retry$")
       assert.are.equal(1, #tries)
-      assert.are_not.equal(received("GET", "/jobs/1009$")[1].connection, tries[1].connection)
+      assert.are_not.equal(fake.requests_to("GET", "/jobs/1009$")[1].connection, tries[1].connection)
     end)
   end)
 
@@ -480,7 +458,7 @@ describe("retries", function()
       assert.are.equal(LOG_SIZE, n)
       assert.are.equal(#log, #got)
       assert.is_true(got == log, "the streamed log differs from the log")
-      assert.are.equal(2, #received("GET", "/trace$"))
+      assert.are.equal(2, #fake.requests_to("GET", "/trace$"))
       assert.are.equal(1, #slept)
     end)
 
@@ -494,7 +472,7 @@ describe("retries", function()
       assert.is_nil(err)
       assert.are.equal(LOG_SIZE, n)
       assert.is_true(got == log, "the streamed log differs from the log")
-      assert.are.equal(4, #received("GET", "/trace$"))
+      assert.are.equal(4, #fake.requests_to("GET", "/trace$"))
     end)
 
     it("give every byte exactly once after a timeout midway", function()
@@ -508,7 +486,7 @@ describe("retries", function()
       assert.are.equal(LOG_SIZE, n)
       assert.is_true(before_retry > 0 and before_retry < LOG_SIZE, tostring(before_retry))
       assert.is_true(table.concat(chunks) == log, "the streamed log differs from the log")
-      local tries = received("GET", "/trace$")
+      local tries = fake.requests_to("GET", "/trace$")
       assert.are.equal(2, #tries)
       assert.are.equal("drip", tries[1].fault)
     end)

@@ -3,7 +3,6 @@
 -- These run against the fake's TLS instance ($GITLAB_FAKE_TLS_URL, its CA in
 -- $GITLAB_FAKE_CA), which spec/run.sh starts when openssl is there.
 local fake = require("fake")
-local gitlab = require("gitlab.jobs")
 local cjson = require("cjson").new()
 
 local TLS = os.getenv("GITLAB_FAKE_TLS_URL")
@@ -11,12 +10,7 @@ local CA = os.getenv("GITLAB_FAKE_CA")
 
 local seen = {} -- every error these specs get, checked for tokens at the end
 
-local function failed(value, err)
-  assert.is_nil(value, "expected the call to fail")
-  assert.is_true(gitlab.is_error(err))
-  seen[#seen + 1] = err
-  return err
-end
+local function failed(value, err) return fake.failed(seen, value, err) end
 
 local function quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
@@ -71,14 +65,11 @@ local function tls_requests()
   return tls_control(false, { { "GET", "/requests" } })
 end
 
-local clients = {}
-
 local function client(opts)
   local o = { url = TLS }
   for k, v in pairs(opts or {}) do o[k] = v end
   local c = fake.client(o)
-  clients[#clients + 1] = c
-  return c
+  return fake.track(c)
 end
 
 describe("TLS", function()
@@ -88,12 +79,7 @@ describe("TLS", function()
   end
 
   before_each(function() fake.reset() end)
-  after_each(function()
-    for i = #clients, 1, -1 do
-      clients[i]:close()
-      clients[i] = nil
-    end
-  end)
+  after_each(fake.close_clients)
 
   it("refuses a certificate the system does not trust: kind tls", function()
     tls_control(true)

@@ -60,6 +60,34 @@ function M.client(opts)
   return gitlab.new(o)
 end
 
+-- Clients a spec file wants closed after each spec (fake.client does not keep
+-- them: specs that prove garbage collection must be able to lose theirs).
+local tracked = {}
+
+--- Keeps c to be closed by close_clients; returns c.
+function M.track(c)
+  tracked[#tracked + 1] = c
+  return c
+end
+
+--- Closes every client given to track (closing twice is harmless).
+function M.close_clients()
+  for i = #tracked, 1, -1 do
+    tracked[i]:close()
+    tracked[i] = nil
+  end
+end
+
+--- Asserts that a call failed with an error object, and adds the error to
+-- seen (for the check that no token shows in any error); returns it.
+function M.failed(seen, value, err)
+  local check = require("luassert")
+  check.is_nil(value, "expected the call to fail")
+  check.is_true(gitlab.is_error(err))
+  seen[#seen + 1] = err
+  return err
+end
+
 --- Raises unless f raises an error whose message contains every given text.
 function M.raises(f, ...)
   local ok, err = pcall(f)
