@@ -1450,7 +1450,14 @@ static const luaL_Reg callable[] = {
 
 /* The builder's "bad argument #n to '?'" told as the user's call: the
  * argument's number less shift, and the name the user called. */
-static void fix_argerror(lua_State *L, int shift, const char *shown)
+typedef struct blame {
+    int shift;              /* the user's argument number is the builder's less shift */
+    const char *shown;      /* the function the user called */
+    int arg;                /* > 0: every complaint is about this argument, */
+    const char *prefix;     /* and starts with this */
+} blame;
+
+static void fix_argerror(lua_State *L, const blame *b)
 {
     const char *msg = lua_tostring(L, -1), *paren;
     int n;
@@ -1459,14 +1466,17 @@ static void fix_argerror(lua_State *L, int shift, const char *shown)
     paren = strstr(msg, "' (");
     if (paren == NULL)
         return;
-    lua_pushfstring(L, "bad argument #%d to '%s'%s", n - shift, shown, paren + 1);
+    if (b->arg > 0)
+        lua_pushfstring(L, "bad argument #%d to '%s' (%s%s", b->arg, b->shown, b->prefix, paren + 3);
+    else
+        lua_pushfstring(L, "bad argument #%d to '%s'%s", n - b->shift, b->shown, paren + 1);
     lua_replace(L, -2);
 }
 
 /* Builds the call named at index m, with the arguments m+1 .. last, into a
  * handle of its own, pushed on the stack. The call's own function checks
  * the arguments; its error is raised as the user's call would raise it. */
-static gj_call *build_call(lua_State *L, gj_client *c, int m, int last, int shift, const char *shown)
+static gj_call *build_call(lua_State *L, gj_client *c, int m, int last, const blame *b)
 {
     const char *name = luaL_checkstring(L, m);
     lua_CFunction fn = NULL;
@@ -1495,7 +1505,10 @@ static gj_call *build_call(lua_State *L, gj_client *c, int m, int last, int shif
     rc = lua_pcall(L, last - m + 1, 0, 0);
     c->building = NULL;
     if (rc != LUA_OK) {
-        fix_argerror(L, shift, shown ? shown : name);
+        blame named = *b;
+        if (named.shown == NULL)
+            named.shown = name;
+        fix_argerror(L, &named);
         lua_error(L);
     }
     set_headers(k);
@@ -1514,7 +1527,8 @@ static int l_start(lua_State *L)
     luaL_checkstring(L, 2);
     if (top < 3 || lua_type(L, top) != LUA_TFUNCTION)
         return luaL_argerror(L, top < 3 ? 3 : top, "callback: function expected as the last argument");
-    k = build_call(L, c, 2, top - 1, 0, "start");
+    blame b = {0, "start", 0, NULL};
+    k = build_call(L, c, 2, top - 1, &b);
     lua_pushvalue(L, top);
     k->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     k->state = CALL_QUEUED;
@@ -1536,7 +1550,8 @@ static int l_start(lua_State *L)
 static int l_begin(lua_State *L)
 {
     gj_client *c = check_client(L);
-    build_call(L, c, 2, lua_gettop(L), 1, NULL);
+    blame b = {1, NULL, 0, NULL};
+    build_call(L, c, 2, lua_gettop(L), &b);
     return 1;
 }
 
@@ -1868,6 +1883,78 @@ static int l_new(lua_State *L)
 
 /* ---- module functions ---- */
 
+/* core.check(client, blame, method, ...): checks a call's arguments as the
+ * call itself would, and sends nothing. blame = {name =, shift =}: the
+ * complaint names the call's own argument number (project is 1) plus shift;
+ * {name =, arg =, prefix =}: every complaint is about that one argument and
+ * starts with prefix (batch's "calls[i]: "). */
+static int l_check(lua_State *L)
+{
+    gj_client *c = check_client(L);
+    blame b;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checkstring(L, 3);
+    lua_getfield(L, 2, "name");
+    b.shown = luaL_optstring(L, -1, "?");
+    lua_getfield(L, 2, "shift");
+    b.shift = 1 - (int)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "arg");
+    b.arg = (int)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "prefix");
+    b.prefix = luaL_optstring(L, -1, "");
+    lua_pop(L, 4); /* the strings stay anchored in blame */
+    lua_pushvalue(L, 1);
+    lua_replace(L, 2); /* the builder wants the client, then the method */
+    build_call(L, c, 3, lua_gettop(L), &b);
+    return 0;
+}
+
+/* core.escape(s): s percent-encoded as one path segment, as projects are sent. */
+static int l_escape(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    gj_buf b = {NULL, 0, 0};
+    if (gj_url_escape(&b, s, n) || gj_buf_add(&b, "", 0)) {
+        gj_buf_free(&b);
+        oom(L);
+    }
+    lua_pushlstring(L, b.p, b.n);
+    gj_buf_free(&b);
+    return 1;
+}
+
+/* core.timegm(year, month, day [, hour, min, sec]): seconds since the epoch
+ * of a UTC date and time (the fields are not range-checked). */
+static int l_timegm(lua_State *L)
+{
+    int y = (int)luaL_checkinteger(L, 1), m = (int)luaL_checkinteger(L, 2), d = (int)luaL_checkinteger(L, 3);
+    lua_Number t = gj_days_from_civil(y, m, d) * 86400.0 + luaL_optnumber(L, 4, 0) * 3600.0 +
+                   luaL_optnumber(L, 5, 0) * 60.0 + luaL_optnumber(L, 6, 0);
+    if (t == floor(t) && fabs(t) < 9007199254740992.0)
+        lua_pushinteger(L, (lua_Integer)t);
+    else
+        lua_pushnumber(L, t);
+    return 1;
+}
+
+/* core.backoff(client, n, base_delay, max_delay): the n-th wait of a backoff
+ * with jitter (between half and all of base_delay * 2^(n-1), at most max_delay),
+ * from the client's own random sequence, as its retries wait. */
+static int l_backoff(lua_State *L)
+{
+    gj_client *c = to_client(L, 1);
+    int n = (int)luaL_checkinteger(L, 2);
+    double base = luaL_checknumber(L, 3), max = luaL_checknumber(L, 4);
+    double saved_base = c->base_delay, saved_max = c->max_delay;
+    c->base_delay = base;
+    c->max_delay = max;
+    lua_pushnumber(L, backoff(c, n < 1 ? 1 : n));
+    c->base_delay = saved_base;
+    c->max_delay = saved_max;
+    return 1;
+}
+
 static int l_sleep(lua_State *L)
 {
     c_sleep(luaL_checknumber(L, 1));
@@ -1920,6 +2007,10 @@ static const luaL_Reg call_metamethods[] = {
 static const luaL_Reg functions[] = {
     {"new", l_new},
     {"hook", l_hook},
+    {"check", l_check},
+    {"escape", l_escape},
+    {"timegm", l_timegm},
+    {"backoff", l_backoff},
     {"sleep", l_sleep},
     {"now", l_now},
     {NULL, NULL}};

@@ -59,6 +59,7 @@ const char *gj_header(const gj_res *r, const char *name, size_t *len);
 int gj_header_int(const gj_res *r, const char *name, double *out);
 const char *gj_reason(long status);
 double gj_parse_http_date(const char *s, size_t n); /* Unix time, or -1 */
+double gj_days_from_civil(int y, int m, int d); /* days since 1970-01-01 */
 double gj_retry_after(const gj_res *r, double now_wall); /* seconds, or -1 */
 
 /* Pushes the page table read from the pagination headers. */

@@ -99,7 +99,7 @@ const char *gj_reason(long status)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
-static double days_from_civil(int y, int m, int d)
+double gj_days_from_civil(int y, int m, int d)
 {
     int era, yoe, doy, doe;
     y -= m <= 2;
@@ -147,7 +147,7 @@ double gj_parse_http_date(const char *s, size_t n)
     m = month_of(mon);
     if (m == 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
         return -1;
-    return days_from_civil(y, m, d) * 86400.0 + hh * 3600.0 + mm * 60.0 + ss;
+    return gj_days_from_civil(y, m, d) * 86400.0 + hh * 3600.0 + mm * 60.0 + ss;
 }
 
 double gj_retry_after(const gj_res *r, double now_wall)
