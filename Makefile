@@ -17,10 +17,19 @@ BIN_jit = luajit
 CC ?= cc
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wpedantic -Wmissing-prototypes -Wshadow -Werror
-CFLAGS_ALL = $(OPT) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) $(CFLAGS)
-SRC = src/core.c src/request.c src/response.c src/curl_transport.c
-HDR = src/gj.h src/compat.h
+# The module's sources, bottom first; the rockspec lists the same (a spec checks it).
+SRC = src/util.c src/buf.c src/args.c src/request.c src/answer.c src/gate.c src/body.c \
+  src/call.c src/tries.c src/response.c src/curl_transport.c src/lua_transport.c \
+  src/calls.c src/options.c src/client.c src/run.c src/poll.c src/step.c src/module.c
+# The response reader alone, for the fuzzer: no libcurl, no client.
+READER_SRC = src/util.c src/buf.c src/answer.c src/response.c
+HDR = $(wildcard src/*.h)
 BUILD = build
+
+# One compile command for every build (module, sanitizers, fuzzer):
+# $(call compile,COMPILER,FLAGS,LUA_PKG,SOURCES,LIBS)
+compile = $(1) $(2) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) \
+  $$(pkg-config --cflags $(3) libcurl) -o $@ $(4) $(5)
 
 APT_PACKAGES = gcc make pkg-config python3 \
   lua5.1 lua5.2 lua5.3 lua5.4 luajit2 \
@@ -38,10 +47,10 @@ build: deps
 	@for v in $(LUA_VERSIONS); do $(MAKE) -s --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
 
 # One shared object per Lua version; only luaopen_gitlab_jobs_core is visible.
+MODULE_FLAGS = $(OPT) -fPIC -fvisibility=hidden -shared $(CFLAGS)
 $(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags $(PKG_$*) libcurl) -shared -o $@ $(SRC) \
-	  $$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS)
+	$(call compile,$(CC),$(MODULE_FLAGS),$(PKG_$*),$(SRC),$$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS))
 
 test: build
 	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
@@ -73,10 +82,8 @@ check-memory: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  sh spec/run.sh asan-5.4:lua5.4
 
-$(BUILD)/asan-5.4/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
-	@mkdir -p $(dir $@)
-	$(CC) -O1 -g $(SAN) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(WARN) \
-	  $$(pkg-config --cflags lua5.4 libcurl) -shared -o $@ $(SRC) $$(pkg-config --libs libcurl) -lpthread -lm
+PKG_asan-5.4 = lua5.4
+$(BUILD)/asan-5.4/gitlab/jobs/core.so: OPT = -O1 -g $(SAN)
 
 # libFuzzer over the response reader, FUZZ_SECONDS long, from the seed corpus.
 FUZZ_SECONDS ?= 60
@@ -87,11 +94,10 @@ fuzz: deps
 	$(BUILD)/fuzz/fuzz_response -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus
 
-$(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(SRC) $(HDR) Makefile
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(READER_SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
-	clang -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c99 \
-	  -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-missing-prototypes $$(pkg-config --cflags lua5.4 libcurl) \
-	  -o $@ fuzz/fuzz_response.c $(SRC) $$(pkg-config --libs lua5.4 libcurl) -lpthread -lm
+	$(call compile,clang,$(FUZZ_FLAGS),lua5.4,fuzz/fuzz_response.c $(READER_SRC),$$(pkg-config --libs lua5.4) -lm)
 
 # The module inside real hosts: Neovim (LuaJIT, a libuv timer polling started
 # calls), HAProxy (Lua 5.3, an HTTP service) and nginx's Lua module (LuaJIT,

@@ -34,7 +34,11 @@ build = {
     ["gitlab.jobs.trace"] = "lua/gitlab/jobs/trace.lua",
     ["gitlab.jobs.batch"] = "lua/gitlab/jobs/batch.lua",
     ["gitlab.jobs.core"] = {
-      sources = { "src/core.c", "src/request.c", "src/response.c", "src/curl_transport.c" },
+      sources = {
+        "src/util.c", "src/buf.c", "src/args.c", "src/request.c", "src/answer.c", "src/gate.c", "src/body.c",
+        "src/call.c", "src/tries.c", "src/response.c", "src/curl_transport.c", "src/lua_transport.c",
+        "src/calls.c", "src/options.c", "src/client.c", "src/run.c", "src/poll.c", "src/step.c", "src/module.c",
+      },
       libraries = { "curl", "pthread" },
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },

@@ -1,16 +1,17 @@
-/* libFuzzer target over the response reader: a raw HTTP answer is split
- * into status line, headers and body, then read the way every call reads
- * one: headers, Retry-After, the page table with its Link header, JSON to
- * tables and the error object with its tostring. */
+/* libFuzzer target over the response reader alone (answer.c, response.c;
+ * no libcurl, no client): a raw HTTP answer is split into status line,
+ * headers and body, then read the way every call reads one: headers,
+ * Retry-After, the page table with its Link header, JSON to tables and the
+ * error object with its tostring. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lualib.h>
 
-#include "../src/gj.h"
+#include "../src/answer.h"
+#include "../src/response.h"
 
-int luaopen_gitlab_jobs_core(lua_State *L);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,7 +24,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     L = luaL_newstate();
     luaL_openlibs(L);
-    luaL_requiref(L, "gitlab.jobs.core", luaopen_gitlab_jobs_core, 0);
+    gj_open_json(L);
+    gj_open_error(L);
     lua_settop(L, 0);
     return 0;
 }

@@ -1,13 +1,13 @@
 /* The default transport: libcurl, one easy handle per client so that the
- * connection is kept alive between calls. Callbacks only append to C
- * buffers or hand bytes to gj_deliver, which catches every Lua error:
- * nothing unwinds through libcurl's frames. */
+ * connection is kept alive between calls, and a multi handle for started
+ * calls. Callbacks only append to C buffers or hand bytes to gj_body_write,
+ * which catches every Lua error: nothing unwinds through libcurl's frames. */
 #include <pthread.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
-#include "gj.h"
+#include "curl_transport.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
@@ -25,22 +25,28 @@ int gj_curl_global(void)
     return global_rc == CURLE_OK ? 0 : -1;
 }
 
-int gj_curl_open(gj_call *k)
+static void curl_close(gj_call *k)
 {
-    k->curl = curl_easy_init();
-    return k->curl ? 0 : -1;
+    if (k->conn_headers) {
+        curl_slist_free_all((struct curl_slist *)k->conn_headers);
+        k->conn_headers = NULL;
+    }
+    if (k->conn) {
+        curl_easy_cleanup((CURL *)k->conn);
+        k->conn = NULL;
+    }
+    k->conn_free = NULL;
 }
 
-void gj_curl_close(gj_call *k)
+int gj_curl_open(gj_call *k)
 {
-    if (k->curl_headers) {
-        curl_slist_free_all((struct curl_slist *)k->curl_headers);
-        k->curl_headers = NULL;
-    }
-    if (k->curl) {
-        curl_easy_cleanup((CURL *)k->curl);
-        k->curl = NULL;
-    }
+    if (k->conn)
+        return 0;
+    k->conn = curl_easy_init();
+    if (k->conn == NULL)
+        return -1;
+    k->conn_free = curl_close;
+    return 0;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
@@ -63,14 +69,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     gj_call *k = (gj_call *)ud;
     size_t n = size * nmemb;
     if (k->res.status == 0)
-        curl_easy_getinfo((CURL *)k->curl, CURLINFO_RESPONSE_CODE, &k->res.status);
-    if (k->skipping && k->res.status >= 200 && k->res.status < 300)
-        return gj_deliver(k, p, n) ? 0 : n;
-    if (k->res.body.n + n > k->client->max_body) {
-        k->too_big = 1;
-        return 0;
-    }
-    return gj_buf_add(&k->res.body, p, n) ? 0 : n;
+        curl_easy_getinfo((CURL *)k->conn, CURLINFO_RESPONSE_CODE, &k->res.status);
+    return gj_body_write(&k->body, &k->res, p, n) ? 0 : n;
 }
 
 static const char *kind_of(CURLcode rc)
@@ -104,8 +104,8 @@ static const char *kind_of(CURLcode rc)
  * with errbuf set. */
 static int prepare(gj_call *k)
 {
-    gj_client *c = k->client;
-    CURL *h = (CURL *)k->curl;
+    const gj_conf *c = k->conf;
+    CURL *h = (CURL *)k->conn;
     CURLcode rc = CURLE_OK;
     struct curl_slist *list = NULL, *l2;
     int i, post = strcmp(k->req.method, "POST") == 0;
@@ -141,7 +141,7 @@ static int prepare(gj_call *k)
         goto oom;
     list = l2;
     memset(line, 0, sizeof line);
-    k->curl_headers = list;
+    k->conn_headers = list;
 
     SET(CURLOPT_URL, k->req.url.p);
     SET(CURLOPT_HTTPHEADER, list);
@@ -186,18 +186,19 @@ static int prepare(gj_call *k)
 
 oom:
     curl_slist_free_all(list);
-    k->curl_headers = NULL;
+    k->conn_headers = NULL;
     strcpy(k->errbuf, "out of memory building the request");
     return -1;
 }
 
 /* Frees the request's headers and reads how it ended. */
-static void conclude(gj_call *k, CURLcode rc, gj_outcome *o)
+static void conclude(gj_call *k, CURLcode rc)
 {
-    CURL *h = (CURL *)k->curl;
+    gj_outcome *o = &k->out;
+    CURL *h = (CURL *)k->conn;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all((struct curl_slist *)k->curl_headers);
-    k->curl_headers = NULL;
+    curl_slist_free_all((struct curl_slist *)k->conn_headers);
+    k->conn_headers = NULL;
     o->ok = 0;
     o->kind = "network";
     o->sent = 0;
@@ -229,89 +230,92 @@ static void conclude(gj_call *k, CURLcode rc, gj_outcome *o)
     }
 }
 
-static void failed_to_prepare(gj_outcome *o)
+static void failed_to_prepare(gj_call *k)
 {
-    o->ok = 0;
-    o->kind = "network";
-    o->sent = 0;
-    o->permanent = 0;
+    k->out.ok = 0;
+    k->out.kind = "network";
+    k->out.sent = 0;
+    k->out.permanent = 0;
 }
 
-void gj_curl_perform(gj_call *k, gj_outcome *o)
+void gj_curl_perform(gj_call *k)
 {
-    if (prepare(k)) {
-        failed_to_prepare(o);
+    if (gj_curl_open(k)) {
+        strcpy(k->errbuf, "out of memory starting the request");
+        failed_to_prepare(k);
         return;
     }
-    conclude(k, curl_easy_perform((CURL *)k->curl), o);
+    if (prepare(k)) {
+        failed_to_prepare(k);
+        return;
+    }
+    conclude(k, curl_easy_perform((CURL *)k->conn));
 }
 
 /* ---- started calls, over one multi handle per client ---- */
 
-int gj_multi_add(gj_client *c, gj_call *k, gj_outcome *o)
+void *gj_curl_multi_new(void)
 {
-    if (c->multi == NULL && (c->multi = curl_multi_init()) == NULL) {
+    return curl_multi_init();
+}
+
+int gj_curl_multi_add(void *m, gj_call *k)
+{
+    if (gj_curl_open(k)) {
         strcpy(k->errbuf, "out of memory starting the request");
-        failed_to_prepare(o);
+        failed_to_prepare(k);
         return -1;
     }
     if (prepare(k)) {
-        failed_to_prepare(o);
+        failed_to_prepare(k);
         return -1;
     }
-    if (curl_multi_add_handle((CURLM *)c->multi, (CURL *)k->curl) != CURLM_OK) {
-        conclude(k, CURLE_FAILED_INIT, o);
+    if (curl_multi_add_handle((CURLM *)m, (CURL *)k->conn) != CURLM_OK) {
+        conclude(k, CURLE_FAILED_INIT);
         return -1;
     }
     return 0;
 }
 
-void gj_multi_run(gj_client *c, double timeout)
+void gj_curl_multi_run(void *m, double timeout)
 {
     int running = 0;
-    CURLM *m = (CURLM *)c->multi;
-    if (m == NULL)
-        return;
-    curl_multi_perform(m, &running);
+    curl_multi_perform((CURLM *)m, &running);
     if (running && timeout > 0) {
-        curl_multi_poll(m, NULL, 0, (int)(timeout * 1000), NULL);
-        curl_multi_perform(m, &running);
+        curl_multi_poll((CURLM *)m, NULL, 0, (int)(timeout * 1000), NULL);
+        curl_multi_perform((CURLM *)m, &running);
     }
 }
 
-gj_call *gj_multi_next_done(gj_client *c, gj_outcome *o)
+gj_call *gj_curl_multi_done(void *m)
 {
     int left;
     CURLMsg *msg;
-    if (c->multi == NULL)
-        return NULL;
-    while ((msg = curl_multi_info_read((CURLM *)c->multi, &left)) != NULL) {
+    while ((msg = curl_multi_info_read((CURLM *)m, &left)) != NULL) {
         if (msg->msg == CURLMSG_DONE) {
             gj_call *k = NULL;
             CURLcode rc = msg->data.result;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&k);
-            curl_multi_remove_handle((CURLM *)c->multi, msg->easy_handle);
-            conclude(k, rc, o);
+            curl_multi_remove_handle((CURLM *)m, msg->easy_handle);
+            conclude(k, rc);
             return k;
         }
     }
     return NULL;
 }
 
-void gj_multi_remove(gj_client *c, gj_call *k)
+void gj_curl_multi_remove(void *m, gj_call *k)
 {
-    if (c->multi && k->curl) {
-        curl_multi_remove_handle((CURLM *)c->multi, (CURL *)k->curl);
-        curl_easy_setopt((CURL *)k->curl, CURLOPT_HTTPHEADER, NULL);
-        curl_slist_free_all((struct curl_slist *)k->curl_headers);
-        k->curl_headers = NULL;
+    if (m && k->conn) {
+        curl_multi_remove_handle((CURLM *)m, (CURL *)k->conn);
+        curl_easy_setopt((CURL *)k->conn, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all((struct curl_slist *)k->conn_headers);
+        k->conn_headers = NULL;
     }
 }
 
-void gj_multi_close(gj_client *c)
+void gj_curl_multi_free(void *m)
 {
-    if (c->multi) {
-        curl_multi_cleanup((CURLM *)c->multi);
-        c->multi = NULL;
-    }
+    if (m)
+        curl_multi_cleanup((CURLM *)m);
 }

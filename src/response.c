@@ -1,175 +1,19 @@
-/* Reading an answer: headers, the page table, JSON into Lua tables and the
- * error objects. No I/O here: every transport hands its answer to these. */
+/* Reading an answer into Lua: the page table, JSON into tables, the error
+ * objects (one constructor) and what a finished call returns. No I/O: every
+ * transport's answer ends here. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gj.h"
+#include "response.h"
+#include "util.h"
 
 #define GJ_ERR_BODY_MAX 4096
 #define GJ_ERR_MESSAGE_MAX 512
-
-static int ieq(const char *a, size_t an, const char *b)
-{
-    size_t i;
-    for (i = 0; i < an; i++, b++)
-        if (*b == '\0' || tolower((unsigned char)a[i]) != tolower((unsigned char)*b))
-            return 0;
-    return *b == '\0';
-}
-
-/* First header of that name (any case), value trimmed. */
-const char *gj_header(const gj_res *r, const char *name, size_t *len)
-{
-    const char *p = r->head.p, *end;
-    if (p == NULL)
-        return NULL;
-    end = p + r->head.n;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *colon, *v, *ve;
-        if (eol == NULL)
-            eol = end;
-        colon = memchr(p, ':', (size_t)(eol - p));
-        if (colon && ieq(p, (size_t)(colon - p), name)) {
-            v = colon + 1;
-            ve = eol;
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
-            *len = (size_t)(ve - v);
-            return v;
-        }
-        p = eol + 1;
-    }
-    return NULL;
-}
-
-/* A header holding a non-negative integer; 0 when absent, empty or not a
- * number (GitLab sends X-Next-Page empty on the last page). */
-int gj_header_int(const gj_res *r, const char *name, double *out)
-{
-    size_t n, i;
-    const char *v = gj_header(r, name, &n);
-    double d = 0;
-    if (v == NULL || n == 0 || n > 15)
-        return 0;
-    for (i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
-        d = d * 10 + (v[i] - '0');
-    }
-    *out = d;
-    return 1;
-}
-
-const char *gj_reason(long status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "";
-    }
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-double gj_days_from_civil(int y, int m, int d)
-{
-    int era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (double)era * 146097 + doe - 719468;
-}
-
-static int month_of(const char *s)
-{
-    static const char *const names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec"};
-    int i;
-    for (i = 0; i < 12; i++)
-        if (ieq(s, 3, names[i]))
-            return i + 1;
-    return 0;
-}
-
-/* IMF-fixdate, RFC 850 and asctime forms (RFC 9110 5.6.7). */
-double gj_parse_http_date(const char *s, size_t n)
-{
-    char buf[64], mon[4] = {0};
-    const char *p;
-    int d = 0, y = 0, hh = 0, mm = 0, ss = 0, m;
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    p = strchr(buf, ',');
-    if (p != NULL) {
-        p++;
-        if (sscanf(p, " %d %3s %d %d:%d:%d", &d, mon, &y, &hh, &mm, &ss) != 6 &&
-            sscanf(p, " %d-%3s-%d %d:%d:%d", &d, mon, &y, &hh, &mm, &ss) != 6)
-            return -1;
-        if (y < 100)
-            y += y < 70 ? 2000 : 1900;
-    } else {
-        p = strchr(buf, ' ');
-        if (p == NULL || sscanf(p, " %3s %d %d:%d:%d %d", mon, &d, &hh, &mm, &ss, &y) != 6)
-            return -1;
-    }
-    m = month_of(mon);
-    if (m == 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
-        return -1;
-    return gj_days_from_civil(y, m, d) * 86400.0 + hh * 3600.0 + mm * 60.0 + ss;
-}
-
-double gj_retry_after(const gj_res *r, double now_wall)
-{
-    size_t n;
-    double v;
-    const char *s = gj_header(r, "retry-after", &n);
-    if (s != NULL) {
-        if (gj_header_int(r, "retry-after", &v))
-            return v;
-        v = gj_parse_http_date(s, n);
-        if (v >= 0)
-            return v > now_wall ? v - now_wall : 0;
-    }
-    if (gj_header_int(r, "ratelimit-reset", &v)) {
-        /* GitLab sends a Unix time; the IETF draft a number of seconds. */
-        if (v < 1e9)
-            return v;
-        return v > now_wall ? v - now_wall : 0;
-    }
-    return -1;
-}
+#define GJ_REG_DECODE "gitlab.jobs.decode"
+#define GJ_REG_NULL "gitlab.jobs.null"
 
 static void set_int_field(lua_State *L, const gj_res *r, const char *header, const char *field)
 {
@@ -180,54 +24,10 @@ static void set_int_field(lua_State *L, const gj_res *r, const char *header, con
     }
 }
 
-/* Finds the rel="next" target in a Link header. */
-static void set_next_url(lua_State *L, const gj_res *r)
-{
-    size_t n;
-    const char *p = gj_header(r, "link", &n), *end;
-    if (p == NULL)
-        return;
-    end = p + n;
-    while (p < end) {
-        const char *lt = memchr(p, '<', (size_t)(end - p)), *gt, *q, *next;
-        if (lt == NULL)
-            return;
-        gt = memchr(lt, '>', (size_t)(end - lt));
-        if (gt == NULL)
-            return;
-        next = memchr(gt, ',', (size_t)(end - gt));
-        if (next == NULL)
-            next = end;
-        /* look for rel="... next ..." among this link's parameters */
-        for (q = gt; q + 3 <= next; q++) {
-            if (ieq(q, 3, "rel")) {
-                const char *v = q + 3;
-                while (v < next && (*v == ' ' || *v == '='))
-                    v++;
-                if (v < next && *v == '"')
-                    v++;
-                while (v < next && *v != '"' && *v != ';') {
-                    const char *w = v;
-                    while (w < next && *w != ' ' && *w != '"' && *w != ';')
-                        w++;
-                    if (ieq(v, (size_t)(w - v), "next")) {
-                        lua_pushlstring(L, lt + 1, (size_t)(gt - lt - 1));
-                        lua_setfield(L, -2, "next_url");
-                        return;
-                    }
-                    v = w;
-                    while (v < next && *v == ' ')
-                        v++;
-                }
-                break;
-            }
-        }
-        p = next + 1;
-    }
-}
-
 void gj_push_page(lua_State *L, const gj_res *r)
 {
+    size_t n;
+    const char *link;
     lua_createtable(L, 0, 7);
     set_int_field(L, r, "x-page", "page");
     set_int_field(L, r, "x-per-page", "per_page");
@@ -235,7 +35,11 @@ void gj_push_page(lua_State *L, const gj_res *r)
     set_int_field(L, r, "x-prev-page", "prev_page");
     set_int_field(L, r, "x-total", "total");
     set_int_field(L, r, "x-total-pages", "total_pages");
-    set_next_url(L, r);
+    link = gj_next_link(r, &n);
+    if (link) {
+        lua_pushlstring(L, link, n);
+        lua_setfield(L, -2, "next_url");
+    }
 }
 
 /* Removes the null sentinel from the table at idx, in place, and turns
@@ -351,10 +155,10 @@ static int push_html_title(lua_State *L, const char *s, size_t n)
 {
     size_t i;
     for (i = 0; i + 7 <= n; i++) {
-        if (ieq(s + i, 7, "<title>")) {
+        if (gj_ieq(s + i, 7, "<title>")) {
             size_t j, start = i + 7;
             for (j = start; j + 8 <= n; j++)
-                if (ieq(s + j, 8, "</title>")) {
+                if (gj_ieq(s + j, 8, "</title>")) {
                     push_trimmed(L, s + start, j - start);
                     return 1;
                 }
@@ -452,7 +256,7 @@ int gj_push_http_error(lua_State *L, gj_errinfo *e, const gj_res *r)
         if (!have)
             lua_settop(L, top);
     }
-    if (!have && i < n && (body[i] == '<' || (ct && ctn >= 9 && ieq(ct, 9, "text/html"))))
+    if (!have && i < n && (body[i] == '<' || (ct && ctn >= 9 && gj_ieq(ct, 9, "text/html"))))
         have = push_html_title(L, body, n);
     /* plain text; JSON without a message, or too deep to read, says nothing */
     if (!have && i < n && body[i] != '<' && body[i] != '{' && body[i] != '[') {
@@ -523,4 +327,96 @@ void gj_open_error(lua_State *L)
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
+}
+
+/* The JSON decoder: a private lua-cjson instance, so that the host's cjson
+ * settings do not leak in; else the host's vim.json. */
+void gj_open_json(lua_State *L)
+{
+    int top = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
+        int m = lua_gettop(L);
+        lua_getfield(L, m, "new");
+        if (lua_type(L, -1) == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) == LUA_OK &&
+            lua_type(L, -1) == LUA_TTABLE) {
+            lua_replace(L, m);
+        } else {
+            lua_settop(L, m);
+        }
+        lua_getfield(L, m, "decode");
+        lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_DECODE);
+        lua_getfield(L, m, "null");
+        lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_NULL);
+        lua_settop(L, top);
+        return;
+    }
+    lua_settop(L, top);
+    lua_getglobal(L, "vim");
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "json");
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_getfield(L, -1, "decode");
+            lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_DECODE);
+            lua_getfield(L, -2, "NIL");
+            lua_setfield(L, LUA_REGISTRYINDEX, GJ_REG_NULL);
+            lua_settop(L, top);
+            return;
+        }
+    }
+    lua_settop(L, top);
+    luaL_error(L, "gitlab.jobs.core needs lua-cjson (require \"cjson\") or vim.json");
+}
+
+int gj_push_result(lua_State *L, const gj_call *k)
+{
+    gj_errinfo e;
+    const char *body = gj_buf_str(&k->res.body);
+    int post = strcmp(k->req.method, "POST") == 0;
+    memset(&e, 0, sizeof e);
+    e.method = k->req.method;
+    e.path = gj_buf_str(&k->req.path);
+    e.attempts = k->attempts;
+    e.retry_after = -1;
+    if (k->body.too_big) {
+        e.kind = "decode";
+        lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)k->conf->max_body);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (!k->out.ok) {
+        e.kind = k->out.kind;
+        e.maybe_done = post && k->out.sent;
+        lua_pushstring(L, k->errbuf);
+        return gj_push_error(L, &e, NULL, 0);
+    }
+    if (k->res.status < 200 || k->res.status > 299) {
+        if (k->res.status == 429 || k->res.status == 503)
+            e.retry_after = gj_retry_after(&k->res, gj_wall_now());
+        e.maybe_done = post && k->res.status >= 500;
+        return gj_push_http_error(L, &e, &k->res);
+    }
+    if (k->kind == GJ_LOG) {
+        if (k->body.sink_ref != LUA_NOREF)
+            lua_pushinteger(L, (lua_Integer)k->body.delivered);
+        else
+            lua_pushlstring(L, body, k->res.body.n);
+        return 1;
+    }
+    if (!gj_push_json(L, body, k->res.body.n)) {
+        e.kind = "decode";
+        return gj_push_error(L, &e, body, k->res.body.n);
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        e.kind = "decode";
+        lua_pushstring(L, k->kind == GJ_LIST ? "expected a JSON array in the response"
+                                             : "expected a JSON object in the response");
+        return gj_push_error(L, &e, body, k->res.body.n);
+    }
+    if (k->kind == GJ_LIST) {
+        gj_push_page(L, &k->res);
+        return 2;
+    }
+    return 1;
 }

@@ -1,0 +1,21 @@
+/* A client's settings, as every part of a call reads them: where the server
+ * is, the credentials, the connection options and the retry policy. Types
+ * only: options.c reads them from new's options. */
+#ifndef GJ_CONF_H
+#define GJ_CONF_H
+
+#include <stddef.h>
+
+typedef struct gj_conf {
+    char *base;             /* scheme://host[:port][/prefix], no trailing slash */
+    size_t origin_len;      /* the length of scheme://host[:port] in base */
+    char *token, *job_token, *oauth_token, *user_agent, *ca_file;
+    long timeout_ms, connect_timeout_ms; /* 0: none */
+    int verify_tls;
+    size_t max_body;        /* the largest body returned whole */
+    int retry_max;          /* retries after the first try */
+    double base_delay, max_delay;
+    unsigned long rng;      /* the jitter sequence: the one field that changes */
+} gj_conf;
+
+#endif

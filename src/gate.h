@@ -1,0 +1,20 @@
+/* The client's gate: the one place every driver asks how long to hold its
+ * next request. Today it remembers an answer's "RateLimit-Remaining: 0"
+ * until its RateLimit-Reset. No Lua. */
+#ifndef GJ_GATE_H
+#define GJ_GATE_H
+
+#include "answer.h"
+
+typedef struct gj_gate {
+    double until;           /* Unix time before which no request starts; 0: open */
+} gj_gate;
+
+/* Learns from an answer's rate-limit headers. */
+void gj_gate_note(gj_gate *g, const gj_res *r, double now_wall);
+/* The seconds the next request must wait (0 when the gate is open). The
+ * gate then counts as waited for, so a caller whose clock is not the wall's
+ * (a host's sleep, a spec's fake clock) is not held twice. */
+double gj_gate_take(gj_gate *g, double now_wall);
+
+#endif

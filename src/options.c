@@ -1,0 +1,195 @@
+/* Reading new's options into a client's settings: every check comes before
+ * anything is allocated, so a bad option leaves nothing to free. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "options.h"
+#include "request.h"
+#include "util.h"
+
+static const char *const NEW_OPTS[] = {
+    "url", "token", "job_token", "oauth_token", "timeout", "connect_timeout",
+    "retries", "verify_tls", "ca_file", "user_agent", "transport", "sleep",
+    "clock", "max_body", NULL};
+
+/* new's one argument, its options table at stack index 1 */
+static const gj_args NEW_ARGS = {NULL, 0, 1, {"new", 0, 0, NULL}};
+
+/* A string option; false means none (and no environment default). */
+static const char *str_opt(const gj_args *a, const char *name, const char *env)
+{
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, name);
+    const char *s;
+    if (t == LUA_TSTRING) {
+        s = lua_tostring(L, -1);
+        lua_pop(L, 1); /* anchored in the options table */
+        return *s ? s : NULL;
+    }
+    if (t == LUA_TBOOLEAN) {
+        int yes = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (!yes)
+            return NULL;
+    } else if (t != LUA_TNIL) {
+        gj_args_expected(a, 1, lua_gettop(L), name, "string");
+    } else {
+        lua_pop(L, 1);
+    }
+    if (env) {
+        s = getenv(env);
+        return s && *s ? s : NULL;
+    }
+    return NULL;
+}
+
+static double num_opt(const gj_args *a, const char *name, double def, double min)
+{
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, name);
+    double d = def;
+    if (t == LUA_TNUMBER) {
+        d = lua_tonumber(L, -1);
+        if (!(d >= min) || d > 1e9)
+            gj_args_expected(a, 1, lua_gettop(L), name, min > 0 ? "positive number" : "non-negative number");
+    } else if (t != LUA_TNIL) {
+        gj_args_expected(a, 1, lua_gettop(L), name, "number");
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+static void retries_opt(const gj_args *a, gj_conf *c)
+{
+    static const char *const keys[] = {"max", "base_delay", "max_delay", NULL};
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, "retries"), r = lua_gettop(L), i;
+    c->retry_max = 3;
+    c->base_delay = 0.5;
+    c->max_delay = 30;
+    if (t == LUA_TBOOLEAN && !lua_toboolean(L, r)) {
+        c->retry_max = 0;
+    } else if (t == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, r)) {
+            int known = 0;
+            if (lua_type(L, -2) == LUA_TSTRING)
+                for (i = 0; keys[i]; i++)
+                    known |= strcmp(lua_tostring(L, -2), keys[i]) == 0;
+            if (!known)
+                gj_args_error(a, 1, lua_pushfstring(L, "retries: unknown option '%s'", lua_tostring(L, -2)));
+            if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) || lua_tonumber(L, -1) > 1e9)
+                gj_args_error(a, 1, lua_pushfstring(L, "retries.%s: non-negative number expected",
+                                                    lua_tostring(L, -2)));
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, r, "max");
+        if (!lua_isnil(L, -1)) {
+            lua_Number m = lua_tonumber(L, -1);
+            if (m != floor(m) || m > 100)
+                gj_args_error(a, 1, "retries.max: integer between 0 and 100 expected");
+            c->retry_max = (int)m;
+        }
+        lua_getfield(L, r, "base_delay");
+        if (!lua_isnil(L, -1))
+            c->base_delay = lua_tonumber(L, -1);
+        lua_getfield(L, r, "max_delay");
+        if (!lua_isnil(L, -1))
+            c->max_delay = lua_tonumber(L, -1);
+        lua_pop(L, 3);
+    } else if (t != LUA_TNIL) {
+        gj_args_expected(a, 1, r, "retries", "table or false");
+    }
+    lua_pop(L, 1);
+}
+
+void gj_conf_read(lua_State *L, gj_conf *c)
+{
+    static const char *const fns[] = {"transport", "sleep", "clock", NULL};
+    gj_args a = NEW_ARGS;
+    const char *url;
+    int i, t;
+    a.L = L;
+    gj_args_options(&a, 1, NEW_OPTS);
+    memset(c, 0, sizeof *c);
+    url = str_opt(&a, "url", "GITLAB_URL");
+    if (url == NULL && (t = gj_args_field(L, 1, "url"), lua_pop(L, 1), t == LUA_TNIL))
+        url = getenv("CI_SERVER_URL");
+    if (url == NULL || *url == '\0')
+        gj_args_error(&a, 1, "url: no GitLab URL given (url option, $GITLAB_URL or $CI_SERVER_URL)");
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        gj_args_error(&a, 1, lua_pushfstring(L, "url: http:// or https:// URL expected, got '%s'", url));
+    c->base = (char *)url; /* borrowed until gj_conf_own */
+    c->token = (char *)str_opt(&a, "token", "GITLAB_TOKEN");
+    c->job_token = (char *)str_opt(&a, "job_token", "CI_JOB_TOKEN");
+    c->oauth_token = (char *)str_opt(&a, "oauth_token", NULL);
+    c->user_agent = (char *)str_opt(&a, "user_agent", NULL);
+    c->ca_file = (char *)str_opt(&a, "ca_file", NULL);
+    c->timeout_ms = (long)(num_opt(&a, "timeout", 30, 0) * 1000);
+    c->connect_timeout_ms = (long)(num_opt(&a, "connect_timeout", 10, 0) * 1000);
+    c->max_body = (size_t)num_opt(&a, "max_body", 64.0 * 1024 * 1024, 1);
+    c->verify_tls = 1;
+    t = gj_args_field(L, 1, "verify_tls");
+    if (t == LUA_TBOOLEAN)
+        c->verify_tls = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL)
+        gj_args_expected(&a, 1, lua_gettop(L), "verify_tls", "boolean");
+    lua_pop(L, 1);
+    retries_opt(&a, c);
+    for (i = 0; fns[i]; i++) {
+        t = gj_args_field(L, 1, fns[i]);
+        if (t != LUA_TNIL && t != LUA_TFUNCTION)
+            gj_args_expected(&a, 1, lua_gettop(L), fns[i], "function");
+        lua_pop(L, 1);
+    }
+}
+
+int gj_conf_own(gj_conf *c)
+{
+    char *src[6], **dst[6];
+    size_t n;
+    int i;
+    src[0] = c->base, dst[0] = &c->base;
+    src[1] = c->token, dst[1] = &c->token;
+    src[2] = c->job_token, dst[2] = &c->job_token;
+    src[3] = c->oauth_token, dst[3] = &c->oauth_token;
+    src[4] = c->user_agent ? c->user_agent : (char *)"gitlab-jobs/" GJ_VERSION, dst[4] = &c->user_agent;
+    src[5] = c->ca_file, dst[5] = &c->ca_file;
+    /* borrowed until copied: on a failure only copies are left to free */
+    for (i = 0; i < 6; i++)
+        *dst[i] = NULL;
+    for (i = 0; i < 6; i++)
+        if (src[i] && (*dst[i] = gj_dupstr(src[i])) == NULL)
+            return -1;
+    n = strlen(c->base);
+    while (n > 0 && c->base[n - 1] == '/')
+        c->base[--n] = '\0';
+    /* a CI_API_V4_URL given as url: the client adds /api/v4 itself */
+    if (n >= 7 && strcmp(c->base + n - 7, "/api/v4") == 0) {
+        n -= 7;
+        c->base[n] = '\0';
+        while (n > 0 && c->base[n - 1] == '/')
+            c->base[--n] = '\0';
+    }
+    c->origin_len = gj_origin_len(c->base);
+    c->rng = (unsigned long)time(NULL) ^ (unsigned long)(size_t)c ^ 0x9e3779b9UL;
+    if (c->rng == 0)
+        c->rng = 1;
+    return 0;
+}
+
+void gj_conf_free(gj_conf *c)
+{
+    free(c->base);
+    c->base = NULL;
+    gj_free_secret(&c->token);
+    gj_free_secret(&c->job_token);
+    gj_free_secret(&c->oauth_token);
+    free(c->user_agent);
+    c->user_agent = NULL;
+    free(c->ca_file);
+    c->ca_file = NULL;
+}

@@ -1,0 +1,101 @@
+/* Retries, redirects and the rate-limit gate, decided once for every driver. */
+#include <math.h>
+#include <string.h>
+
+#include "tries.h"
+#include "util.h"
+
+void gj_tries_start(gj_call *k)
+{
+    gj_req_headers(&k->req, k->conf);
+    k->attempts = 0;
+    k->hops = 0;
+    k->body.delivered = 0;
+}
+
+void gj_try_begin(gj_call *k, lua_State *L)
+{
+    k->attempts++;
+    gj_res_reset(&k->res);
+    gj_body_try(&k->body, L, k->conf->max_body);
+    k->errbuf[0] = '\0';
+}
+
+void gj_try_failed(gj_call *k, const char *msg)
+{
+    k->out.ok = 0;
+    k->out.kind = "network";
+    k->out.sent = 0;
+    k->out.permanent = 0;
+    strncpy(k->errbuf, msg, sizeof k->errbuf - 1);
+    k->errbuf[sizeof k->errbuf - 1] = '\0';
+}
+
+double gj_backoff(gj_conf *c, int n, double base, double max)
+{
+    double d = base * pow(2.0, n - 1), r;
+    if (d > max)
+        d = max;
+    /* xorshift: jitter, so that many clients do not retry in step */
+    c->rng ^= c->rng << 13;
+    c->rng ^= c->rng >> 7;
+    c->rng ^= c->rng << 17;
+    r = (double)(c->rng % 1000000UL) / 1e6;
+    return d / 2 + r * d / 2;
+}
+
+static int retryable_status(long s, int post)
+{
+    if (s == 429)
+        return 1;
+    return !post && (s == 500 || s == 502 || s == 503 || s == 504);
+}
+
+static int is_redirect(long s)
+{
+    return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
+
+static double backoff(gj_call *k)
+{
+    return gj_backoff(k->conf, k->attempts, k->conf->base_delay, k->conf->max_delay);
+}
+
+int gj_try_end(gj_call *k, double *wait)
+{
+    gj_conf *c = k->conf;
+    int post = strcmp(k->req.method, "POST") == 0;
+    if (k->body.too_big)
+        return GJ_TRY_DONE;
+    if (k->out.ok) {
+        gj_gate_note(k->gate, &k->res, gj_wall_now());
+        if (!post && is_redirect(k->res.status) && k->hops < 10) {
+            size_t n;
+            const char *loc = gj_header(&k->res, "location", &n);
+            int rc = loc ? gj_req_redirect(&k->req, c, loc, n) : 1;
+            if (rc < 0) {
+                gj_try_failed(k, "out of memory following a redirect");
+                return GJ_TRY_DONE;
+            }
+            if (rc == 0) {
+                k->hops++;
+                k->attempts--; /* a hop is not a retry */
+                return GJ_TRY_AGAIN;
+            }
+        }
+        if (retryable_status(k->res.status, post) && k->attempts <= c->retry_max) {
+            *wait = -1;
+            if (k->res.status == 429 || k->res.status == 503)
+                *wait = gj_retry_after(&k->res, gj_wall_now());
+            if (*wait < 0)
+                *wait = backoff(k);
+            return GJ_TRY_WAIT;
+        }
+        return GJ_TRY_DONE;
+    }
+    if (k->attempts <= c->retry_max && (!post || !k->out.sent) && !k->out.permanent) {
+        *wait = backoff(k);
+        return GJ_TRY_WAIT;
+    }
+    return GJ_TRY_DONE;
+}

@@ -1,0 +1,25 @@
+/* One state machine for a call's tries, whichever driver runs it: what to
+ * reset before a try, and after it whether the call is done, goes again at
+ * once (a redirect) or again after a wait (backoff, Retry-After). The
+ * drivers (run.c, poll.c, step.c) only move a call through it. No Lua. */
+#ifndef GJ_TRIES_H
+#define GJ_TRIES_H
+
+#include "call.h"
+
+enum { GJ_TRY_DONE, GJ_TRY_AGAIN, GJ_TRY_WAIT };
+
+/* Before a call's first try. */
+void gj_tries_start(gj_call *k);
+/* Before each try: counts it and resets the answer. */
+void gj_try_begin(gj_call *k, lua_State *L);
+/* After a try, with k->out set: GJ_TRY_DONE, GJ_TRY_AGAIN, or GJ_TRY_WAIT
+ * and *wait seconds. */
+int gj_try_end(gj_call *k, double *wait);
+/* The n-th backoff wait: between half and all of base * 2^(n-1), at most
+ * max, from the client's random sequence. */
+double gj_backoff(gj_conf *c, int n, double base, double max);
+/* A failure of the transport's own, with k->errbuf set from msg. */
+void gj_try_failed(gj_call *k, const char *msg);
+
+#endif
