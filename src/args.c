@@ -66,12 +66,25 @@ lua_Integer gj_args_id(const gj_args *a, int i, const char *name)
     return gj_args_id_at(a, i, gj_args_index(a, i), name);
 }
 
+void gj_args_nonul(const gj_args *a, int i, int idx, const char *name)
+{
+    size_t n;
+    const char *s = lua_tolstring(a->L, idx, &n);
+    if (s && strlen(s) != n)
+        gj_args_error(a, i, lua_pushfstring(a->L, "%s: holds a NUL byte", name));
+}
+
 void gj_args_project(const gj_args *a, int i)
 {
     int idx = gj_args_index(a, i), t = idx ? lua_type(a->L, idx) : LUA_TNONE;
     if (t == LUA_TSTRING) {
+        const char *s = lua_tostring(a->L, idx);
         if (lua_rawlen(a->L, idx) == 0)
             gj_args_error(a, i, "project: path must not be empty");
+        /* sent as a segment of its own, "." and ".." would change the route */
+        if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+            gj_args_error(a, i, lua_pushfstring(a->L, "project: '%s' is not a project path", s));
+        gj_args_nonul(a, i, idx, "project");
         return;
     }
     if (t == LUA_TNUMBER) {

@@ -36,7 +36,10 @@ int gj_args_type(const gj_args *a, int i);
  * _at checks the value at stack index idx (an option) and blames argument i. */
 lua_Integer gj_args_id(const gj_args *a, int i, const char *name);
 lua_Integer gj_args_id_at(const gj_args *a, int i, int idx, const char *name);
-/* A project: an id, or a path string. */
+/* Raises "name: holds a NUL byte" about argument i when the string at
+ * stack index idx does (C would read it cut short). */
+void gj_args_nonul(const gj_args *a, int i, int idx, const char *name);
+/* A project: an id, or a path string (not empty, "." or ".."). */
 void gj_args_project(const gj_args *a, int i);
 /* An options table (or none) whose names are all in allowed. Returns its
  * stack index, or 0 when none was given. */

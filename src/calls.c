@@ -59,6 +59,7 @@ static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
     if (t == LUA_TSTRING) {
         size_t n;
         const char *s = lua_tolstring(L, v, &n);
+        gj_args_nonul(a, i, v, "scope");
         if (!is_status(s))
             gj_args_error(a, i, lua_pushfstring(L, "scope: unknown status '%s'", s));
         ok(L, gj_req_query(&k->req, "scope%5B%5D", s, n));
@@ -71,6 +72,7 @@ static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
             if (lua_type(L, -1) != LUA_TSTRING)
                 gj_args_error(a, i, lua_pushfstring(L, "scope: status string expected at [%d], got %s",
                                                     (int)j, luaL_typename(L, -1)));
+            gj_args_nonul(a, i, lua_gettop(L), "scope");
             if (!is_status(lua_tostring(L, -1)))
                 gj_args_error(a, i, lua_pushfstring(L, "scope: unknown status '%s'", lua_tostring(L, -1)));
             lua_pop(L, 1);
@@ -115,7 +117,7 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
     lua_pop(L, 1);
     t = gj_args_field(L, opts, "pagination");
     if (t != LUA_TNIL) {
-        if (t != LUA_TSTRING || strcmp(lua_tostring(L, -1), "keyset") != 0)
+        if (t != LUA_TSTRING || lua_rawlen(L, -1) != 6 || strcmp(lua_tostring(L, -1), "keyset") != 0)
             gj_args_expected(a, i, lua_gettop(L), "pagination", "\"keyset\"");
         ok(L, gj_req_query(&k->req, "pagination", "keyset", 6));
     }
@@ -137,6 +139,7 @@ static int next_url(const gj_args *a, gj_call *k, int i, int opts)
     if (lua_type(L, -1) != LUA_TSTRING)
         gj_args_expected(a, i, lua_gettop(L), "next_url", "string");
     u = lua_tolstring(L, -1, &n);
+    gj_args_nonul(a, i, lua_gettop(L), "next_url");
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
         gj_args_error(a, i, "next_url: http or https URL expected");
     if (strncmp(k->conf->base, "https://", 8) == 0 && strncmp(u, "http://", 7) == 0)
@@ -266,6 +269,8 @@ static size_t check_variables(const gj_args *a, int i, int v, size_t n)
             if (lua_type(L, -1) != LUA_TSTRING)
                 gj_args_error(a, i, lua_pushfstring(L, "variables[%d].value: string expected, got %s",
                                                     (int)lua_tonumber(L, -4), luaL_typename(L, -1)));
+            gj_args_nonul(a, i, lua_gettop(L) - 1, "variables: a key");
+            gj_args_nonul(a, i, lua_gettop(L), "variables: a value");
             lua_pop(L, 2);
         } else {
             if (lua_type(L, -2) != LUA_TSTRING || lua_rawlen(L, -2) == 0)
@@ -274,6 +279,8 @@ static size_t check_variables(const gj_args *a, int i, int v, size_t n)
             if (lua_type(L, -1) != LUA_TSTRING)
                 gj_args_error(a, i, lua_pushfstring(L, "variables.%s: string expected, got %s",
                                                     lua_tostring(L, -2), luaL_typename(L, -1)));
+            gj_args_nonul(a, i, lua_gettop(L) - 1, "variables: a name");
+            gj_args_nonul(a, i, lua_gettop(L), "variables: a value");
         }
         lua_pop(L, 1);
     }

@@ -142,13 +142,36 @@ static int l_gc(lua_State *L)
     return 0;
 }
 
+/* The url as it may be shown: without a user and password. */
+static void push_shown_url(lua_State *L, const char *url)
+{
+    const char *host = strstr(url, "://"), *p, *at = NULL;
+    if (host == NULL) {
+        lua_pushstring(L, url);
+        return;
+    }
+    host += 3;
+    for (p = host; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+        if (*p == '@')
+            at = p;
+    if (at == NULL) {
+        lua_pushstring(L, url);
+        return;
+    }
+    lua_pushlstring(L, url, (size_t)(host - url));
+    lua_pushstring(L, at + 1);
+    lua_concat(L, 2);
+}
+
 static int l_tostring(lua_State *L)
 {
     gj_client *c = gj_client_to(L, 1);
-    if (c->closed)
+    if (c->closed) {
         lua_pushfstring(L, "gitlab.jobs.client (closed): %p", (void *)c);
-    else
-        lua_pushfstring(L, "gitlab.jobs.client (%s): %p", c->conf.base, (void *)c);
+        return 1;
+    }
+    push_shown_url(L, c->conf.base);
+    lua_pushfstring(L, "gitlab.jobs.client (%s): %p", lua_tostring(L, -1), (void *)c);
     return 1;
 }
 

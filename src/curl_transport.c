@@ -147,6 +147,8 @@ static int prepare(gj_call *k)
     SET(CURLOPT_HTTPHEADER, list);
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
+    /* the path goes as built: no dot segment is removed, so no route changes */
+    SET(CURLOPT_PATH_AS_IS, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else

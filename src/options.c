@@ -18,14 +18,31 @@ static const char *const NEW_OPTS[] = {
 /* new's one argument, its options table at stack index 1 */
 static const gj_args NEW_ARGS = {NULL, 0, 1, {"new", 0, 0, NULL}};
 
+/* What a string option may hold. */
+enum { PLAIN, HEADER };
+
+/* A NUL would cut the string short; in a header, CR or LF would end it and
+ * start another (a second header, even a second request). */
+static void check_bytes(const gj_args *a, const char *name, const char *s, size_t n, int kind)
+{
+    if (kind == HEADER && (memchr(s, '\r', n) || memchr(s, '\n', n) || strlen(s) != n))
+        gj_args_error(a, 1, lua_pushfstring(a->L, "%s: holds a CR, LF or NUL byte, which would break the request's "
+                                            "headers (a value read from a file often ends in a newline: strip it)",
+                                            name));
+    if (strlen(s) != n)
+        gj_args_error(a, 1, lua_pushfstring(a->L, "%s: holds a NUL byte", name));
+}
+
 /* A string option; false means none (and no environment default). */
-static const char *str_opt(const gj_args *a, const char *name, const char *env)
+static const char *str_opt(const gj_args *a, const char *name, const char *env, int kind)
 {
     lua_State *L = a->L;
     int t = gj_args_field(L, 1, name);
     const char *s;
     if (t == LUA_TSTRING) {
-        s = lua_tostring(L, -1);
+        size_t n;
+        s = lua_tolstring(L, -1, &n);
+        check_bytes(a, name, s, n, kind);
         lua_pop(L, 1); /* anchored in the options table */
         return *s ? s : NULL;
     }
@@ -41,9 +58,25 @@ static const char *str_opt(const gj_args *a, const char *name, const char *env)
     }
     if (env) {
         s = getenv(env);
+        if (s && *s)
+            check_bytes(a, env, s, strlen(s), kind);
         return s && *s ? s : NULL;
     }
     return NULL;
+}
+
+/* http(s)://[user[:password]@]host[:port][/path]: the host must be there. */
+static int has_host(const char *url)
+{
+    const char *p = strstr(url, "://") + 3, *end = p, *at;
+    while (*end && *end != '/' && *end != '?' && *end != '#')
+        end++;
+    for (at = end; at > p && at[-1] != '@'; at--)
+        ;
+    p = at;
+    if (*p == '[')
+        return end - p > 2 && memchr(p, ']', (size_t)(end - p)) != NULL;
+    return p < end && *p != ':';
 }
 
 static double num_opt(const gj_args *a, const char *name, double def, double min)
@@ -60,6 +93,13 @@ static double num_opt(const gj_args *a, const char *name, double def, double min
     }
     lua_pop(L, 1);
     return d;
+}
+
+/* Seconds as libcurl's milliseconds, rounded up: 0 means none there, so
+ * 0.0004 s must be 1 ms, not 0. */
+static long millis(double s)
+{
+    return (long)ceil(s * 1000);
 }
 
 static void retries_opt(const gj_args *a, gj_conf *c)
@@ -115,21 +155,23 @@ void gj_conf_read(lua_State *L, gj_conf *c)
     a.L = L;
     gj_args_options(&a, 1, NEW_OPTS);
     memset(c, 0, sizeof *c);
-    url = str_opt(&a, "url", "GITLAB_URL");
+    url = str_opt(&a, "url", "GITLAB_URL", PLAIN);
     if (url == NULL && (t = gj_args_field(L, 1, "url"), lua_pop(L, 1), t == LUA_TNIL))
         url = getenv("CI_SERVER_URL");
     if (url == NULL || *url == '\0')
         gj_args_error(&a, 1, "url: no GitLab URL given (url option, $GITLAB_URL or $CI_SERVER_URL)");
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-        gj_args_error(&a, 1, lua_pushfstring(L, "url: http:// or https:// URL expected, got '%s'", url));
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || !has_host(url))
+        /* the url is not shown when it may hold a password */
+        gj_args_error(&a, 1, lua_pushfstring(L, "url: http:// or https:// URL with a host expected, got '%s'",
+                                            strchr(url, '@') ? "..." : url));
     c->base = (char *)url; /* borrowed until gj_conf_own */
-    c->token = (char *)str_opt(&a, "token", "GITLAB_TOKEN");
-    c->job_token = (char *)str_opt(&a, "job_token", "CI_JOB_TOKEN");
-    c->oauth_token = (char *)str_opt(&a, "oauth_token", NULL);
-    c->user_agent = (char *)str_opt(&a, "user_agent", NULL);
-    c->ca_file = (char *)str_opt(&a, "ca_file", NULL);
-    c->timeout_ms = (long)(num_opt(&a, "timeout", 30, 0) * 1000);
-    c->connect_timeout_ms = (long)(num_opt(&a, "connect_timeout", 10, 0) * 1000);
+    c->token = (char *)str_opt(&a, "token", "GITLAB_TOKEN", HEADER);
+    c->job_token = (char *)str_opt(&a, "job_token", "CI_JOB_TOKEN", HEADER);
+    c->oauth_token = (char *)str_opt(&a, "oauth_token", NULL, HEADER);
+    c->user_agent = (char *)str_opt(&a, "user_agent", NULL, HEADER);
+    c->ca_file = (char *)str_opt(&a, "ca_file", NULL, PLAIN);
+    c->timeout_ms = millis(num_opt(&a, "timeout", 30, 0));
+    c->connect_timeout_ms = millis(num_opt(&a, "connect_timeout", 10, 0));
     c->max_body = (size_t)num_opt(&a, "max_body", 64.0 * 1024 * 1024, 1);
     c->verify_tls = 1;
     t = gj_args_field(L, 1, "verify_tls");
