@@ -150,16 +150,17 @@ double gj_retry_after(const gj_res *r, double now_wall)
         if (gj_header_int(r, "retry-after", &v))
             return v;
         v = gj_parse_http_date(s, n);
-        if (v >= 0)
-            return v > now_wall ? v - now_wall : 0;
+        if (v > now_wall)
+            return v - now_wall;
     }
     if (gj_header_int(r, "ratelimit-reset", &v)) {
         /* GitLab sends a Unix time; the IETF draft a number of seconds */
         if (v < 1e9)
             return v;
-        return v > now_wall ? v - now_wall : 0;
+        if (v > now_wall)
+            return v - now_wall;
     }
-    return -1;
+    return -1; /* nothing, or a time already past: no advice */
 }
 
 const char *gj_next_link(const gj_res *r, size_t *len)

@@ -26,7 +26,8 @@ double gj_days_from_civil(int y, int m, int d);
 /* An HTTP date (RFC 9110 5.6.7) as Unix time, or -1. */
 double gj_parse_http_date(const char *s, size_t n);
 /* The seconds a 429 or 503 asks to wait (Retry-After, else RateLimit-Reset),
- * or -1 when it says nothing. */
+ * or -1 when it says nothing (a time already past, a value that is neither
+ * a number nor a date). */
 double gj_retry_after(const gj_res *r, double now_wall);
 /* The target of the Link header's rel="next", or NULL. */
 const char *gj_next_link(const gj_res *r, size_t *len);

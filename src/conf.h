@@ -15,6 +15,7 @@ typedef struct gj_conf {
     size_t max_body;        /* the largest body returned whole */
     int retry_max;          /* retries after the first try */
     double base_delay, max_delay;
+    double max_wait;        /* the longest wait a server may ask for that is waited */
     unsigned long rng;      /* the jitter sequence: the one field that changes */
 } gj_conf;
 

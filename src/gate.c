@@ -10,9 +10,9 @@ void gj_gate_note(gj_gate *g, const gj_res *r, double now_wall)
         g->until = reset < 1e9 ? now_wall + reset : reset;
 }
 
-double gj_gate_take(gj_gate *g, double now_wall)
+double gj_gate_take(gj_gate *g, double now_wall, double max_wait)
 {
     double wait = g->until - now_wall;
     g->until = 0;
-    return wait > 0 ? wait : 0;
+    return wait > 0 && wait <= max_wait ? wait : 0;
 }

@@ -12,9 +12,10 @@ typedef struct gj_gate {
 
 /* Learns from an answer's rate-limit headers. */
 void gj_gate_note(gj_gate *g, const gj_res *r, double now_wall);
-/* The seconds the next request must wait (0 when the gate is open). The
- * gate then counts as waited for, so a caller whose clock is not the wall's
- * (a host's sleep, a spec's fake clock) is not held twice. */
-double gj_gate_take(gj_gate *g, double now_wall);
+/* The seconds the next request must wait (0 when the gate is open, or when
+ * the wait is longer than max_wait: the server then answers for itself).
+ * The gate then counts as waited for, so a caller whose clock is not the
+ * wall's (a host's sleep, a spec's fake clock) is not held twice. */
+double gj_gate_take(gj_gate *g, double now_wall, double max_wait);
 
 #endif

@@ -104,12 +104,13 @@ static long millis(double s)
 
 static void retries_opt(const gj_args *a, gj_conf *c)
 {
-    static const char *const keys[] = {"max", "base_delay", "max_delay", NULL};
+    static const char *const keys[] = {"max", "base_delay", "max_delay", "max_wait", NULL};
     lua_State *L = a->L;
     int t = gj_args_field(L, 1, "retries"), r = lua_gettop(L), i;
     c->retry_max = 3;
     c->base_delay = 0.5;
     c->max_delay = 30;
+    c->max_wait = 300;
     if (t == LUA_TBOOLEAN && !lua_toboolean(L, r)) {
         c->retry_max = 0;
     } else if (t == LUA_TTABLE) {
@@ -139,7 +140,10 @@ static void retries_opt(const gj_args *a, gj_conf *c)
         lua_getfield(L, r, "max_delay");
         if (!lua_isnil(L, -1))
             c->max_delay = lua_tonumber(L, -1);
-        lua_pop(L, 3);
+        lua_getfield(L, r, "max_wait");
+        if (!lua_isnil(L, -1))
+            c->max_wait = lua_tonumber(L, -1);
+        lua_pop(L, 4);
     } else if (t != LUA_TNIL) {
         gj_args_expected(a, 1, r, "retries", "table or false");
     }

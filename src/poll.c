@@ -103,7 +103,7 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
                 break;
         if (k == NULL || c->closed)
             return;
-        gate = gj_gate_take(&c->gate, gj_wall_now());
+        gate = gj_gate_take(&c->gate, gj_wall_now(), c->conf.max_wait);
         if (gate > 0) {
             /* the gate holds every queued call, each timer moved past it */
             for (k = c->calls; k; k = k->next)

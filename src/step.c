@@ -39,7 +39,7 @@ static int l_request(lua_State *L)
     double wait;
     if (c->closed)
         return luaL_error(L, "gitlab.jobs: the client is closed");
-    wait = gj_gate_take(&c->gate, gj_wall_now());
+    wait = gj_gate_take(&c->gate, gj_wall_now(), c->conf.max_wait);
     if (wait > 0) {
         lua_pushnil(L);
         lua_pushnumber(L, wait);

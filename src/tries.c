@@ -87,6 +87,8 @@ int gj_try_end(gj_call *k, double *wait)
             *wait = -1;
             if (k->res.status == 429 || k->res.status == 503)
                 *wait = gj_retry_after(&k->res, gj_wall_now());
+            if (*wait > c->max_wait)
+                return GJ_TRY_DONE; /* the caller decides: err.retry_after says how long */
             if (*wait < 0)
                 *wait = backoff(k);
             return GJ_TRY_WAIT;
