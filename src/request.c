@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "answer.h"
 #include "request.h"
 
 static const char HEX[] = "0123456789ABCDEF";
@@ -190,39 +191,165 @@ void gj_req_headers(gj_req *r, const gj_conf *c)
         header(r, "Content-Type", "application/json");
 }
 
+/* Drops the last segment written to out, with the '/' before it. */
+static void pop_segment(gj_buf *out)
+{
+    while (out->n > 0 && out->p[out->n - 1] != '/')
+        out->n--;
+    if (out->n > 0)
+        out->n--;
+    if (out->p)
+        out->p[out->n] = '\0';
+}
+
+/* RFC 3986 5.2.4: remove_dot_segments of the path in[0, n), onto out. */
+static int remove_dots(gj_buf *out, const char *in, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const char *s = in + i;
+        size_t left = n - i, j;
+        if (left >= 3 && memcmp(s, "../", 3) == 0) {
+            i += 3;
+        } else if (left >= 2 && memcmp(s, "./", 2) == 0) {
+            i += 2;
+        } else if (left >= 3 && memcmp(s, "/./", 3) == 0) {
+            i += 2;
+        } else if (left == 2 && memcmp(s, "/.", 2) == 0) {
+            return gj_buf_addc(out, '/');
+        } else if (left >= 4 && memcmp(s, "/../", 4) == 0) {
+            pop_segment(out);
+            i += 3;
+        } else if (left == 3 && memcmp(s, "/..", 3) == 0) {
+            pop_segment(out);
+            return gj_buf_addc(out, '/');
+        } else if ((left == 1 && s[0] == '.') || (left == 2 && memcmp(s, "..", 2) == 0)) {
+            return 0;
+        } else {
+            for (j = s[0] == '/' ? 1 : 0; j < left && s[j] != '/'; j++)
+                ;
+            if (gj_buf_add(out, s, j))
+                return -1;
+            i += j;
+        }
+    }
+    return 0;
+}
+
+/* The length of ref's scheme and its ':' (0 when it has none). */
+static size_t scheme_len(const char *ref, size_t n)
+{
+    size_t i;
+    if (n == 0 || !((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z')))
+        return 0;
+    for (i = 1; i < n; i++) {
+        char ch = ref[i];
+        if (ch == ':')
+            return i + 1;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '-' || ch == '.'))
+            return 0;
+    }
+    return 0;
+}
+
+/* origin, then path with its dot segments removed, then the query (the
+ * fragment is never sent). */
+static int join(gj_buf *t, const char *origin, size_t on, const char *path, size_t pn, const char *query, size_t qn)
+{
+    const char *hash = memchr(query, '#', qn);
+    if (hash)
+        qn = (size_t)(hash - query);
+    return gj_buf_add(t, origin, on) || remove_dots(t, path, pn) || gj_buf_add(t, query, qn);
+}
+
+/* The end of the path in url[from, n): its query or fragment, or n. */
+static size_t path_end(const char *url, size_t from, size_t n)
+{
+    while (from < n && url[from] != '?' && url[from] != '#')
+        from++;
+    return from;
+}
+
+/* RFC 3986 5.2: the Location ref resolved against the URL asked, into t.
+ * 0, 1 when it is not to be followed (not http(s), or https to http). */
+static int resolve(gj_buf *t, const char *base, const char *ref, size_t n)
+{
+    size_t bn = strlen(base), bo = gj_origin_len(base), bs = scheme_len(base, bn);
+    size_t rs = scheme_len(ref, n), pe;
+    gj_buf abs = GJ_BUF_INIT;
+    int rc;
+    if (rs == 0 && n >= 2 && ref[0] == '/' && ref[1] == '/') {
+        /* scheme-relative: another origin, on the same scheme */
+        if (gj_buf_add(&abs, base, bs) || gj_buf_add(&abs, ref, n)) {
+            gj_buf_free(&abs);
+            return -1;
+        }
+        rc = resolve(t, base, abs.p, abs.n);
+        gj_buf_free(&abs);
+        return rc;
+    }
+    if (rs > 0) {
+        size_t ro;
+        if (!(rs == 5 && gj_ieq(ref, 5, "http:")) && !(rs == 6 && gj_ieq(ref, 6, "https:")))
+            return 1;
+        if (bs == 6 && rs == 5)
+            return 1; /* never from https down to http */
+        if (gj_buf_add(&abs, ref, n)) /* NUL-terminated, for gj_origin_len */
+            return -1;
+        ro = gj_origin_len(abs.p);
+        if (ro <= rs + 2) {
+            gj_buf_free(&abs);
+            return 1; /* no host */
+        }
+        pe = path_end(abs.p, ro, n);
+        rc = join(t, abs.p, ro, abs.p + ro, pe - ro, abs.p + pe, n - pe);
+        gj_buf_free(&abs);
+        return rc;
+    }
+    if (n > 0 && ref[0] == '/') {
+        pe = path_end(ref, 0, n);
+        return join(t, base, bo, ref, pe, ref + pe, n - pe);
+    }
+    if (n == 0 || ref[0] == '?' || ref[0] == '#') {
+        /* the same path, with the reference's query (else the base's) */
+        size_t bp = path_end(base, bo, bn);
+        return join(t, base, bo, base + bo, bp - bo, n ? ref : base + bp, n ? n : bn - bp);
+    }
+    /* a relative path: merged with the base path's directory */
+    {
+        size_t bp = path_end(base, bo, bn), dir = bp;
+        while (dir > bo && base[dir - 1] != '/')
+            dir--;
+        pe = path_end(ref, 0, n);
+        if (gj_buf_add(&abs, dir > bo ? base + bo : "/", dir > bo ? dir - bo : 1) || gj_buf_add(&abs, ref, pe)) {
+            gj_buf_free(&abs);
+            return -1;
+        }
+        rc = join(t, base, bo, abs.p, abs.n, ref + pe, n - pe);
+        gj_buf_free(&abs);
+        return rc;
+    }
+}
+
 int gj_req_redirect(gj_req *r, const gj_conf *c, const char *loc, size_t n)
 {
     gj_buf target = GJ_BUF_INIT;
-    if (n == 0)
-        return 1;
-    if (gj_buf_add(&target, loc, n))
-        return -1;
-    if (target.p[0] == '/') {
-        /* an absolute path on the current origin */
-        r->url.n = gj_origin_len(r->url.p);
-        if (gj_buf_add(&r->url, target.p, n))
-            goto oom;
-    } else if (strncmp(target.p, "http://", 7) == 0 || strncmp(target.p, "https://", 8) == 0) {
-        if (strncmp(r->url.p, "https://", 8) == 0 && strncmp(target.p, "http://", 7) == 0) {
-            gj_buf_free(&target);
-            return 1; /* never from https down to http */
-        }
-        gj_buf_reset(&r->url);
-        if (gj_buf_add(&r->url, target.p, n))
-            goto oom;
-    } else {
+    int rc = resolve(&target, r->url.p, loc, n);
+    if (rc != 0) {
         gj_buf_free(&target);
-        return 1;
+        return rc;
     }
+    gj_buf_reset(&r->url);
+    rc = gj_buf_add(&r->url, target.p, target.n);
     gj_buf_free(&target);
+    if (rc)
+        return -1;
     if (r->auth != GJ_AUTH_NONE && !gj_same_origin(c, r->url.p)) {
         r->auth = GJ_AUTH_NONE; /* another origin never sees the token */
         gj_req_headers(r, c);
     }
     return 0;
-oom:
-    gj_buf_free(&target);
-    return -1;
 }
 
 void gj_req_free(gj_req *r)
