@@ -20,6 +20,16 @@ void gj_body_try(gj_body *b, lua_State *L, size_t max)
 }
 
 /* Hands 2xx stream bytes on: skip, then sink or buffer. */
+/* Keeps bytes in the answer's buffer, up to the cap. */
+static int keep(gj_body *b, gj_res *r, const char *p, size_t n)
+{
+    if (n > b->max || r->body.n > b->max - n) {
+        b->too_big = 1;
+        return -1;
+    }
+    return gj_buf_add(&r->body, p, n);
+}
+
 static int deliver(gj_body *b, gj_res *r, const char *p, size_t n)
 {
     if (b->skip) {
@@ -47,18 +57,14 @@ static int deliver(gj_body *b, gj_res *r, const char *p, size_t n)
         b->delivered += n;
         return 0;
     }
-    return gj_buf_add(&r->body, p, n);
+    return keep(b, r, p, n);
 }
 
 int gj_body_write(gj_body *b, gj_res *r, const char *p, size_t n)
 {
     if (b->stream && r->status >= 200 && r->status < 300)
         return deliver(b, r, p, n);
-    if (r->body.n + n > b->max) {
-        b->too_big = 1;
-        return -1;
-    }
-    return gj_buf_add(&r->body, p, n);
+    return keep(b, r, p, n);
 }
 
 void gj_body_reraise(lua_State *L, gj_body *b)

@@ -1,4 +1,5 @@
 /* Transports written in Lua: the request as a table, the answer read back. */
+#include <math.h>
 #include <string.h>
 
 #include "lua_transport.h"
@@ -48,13 +49,16 @@ void gj_lua_read_res(lua_State *L, gj_call *k, int r)
     if (lua_type(L, r) == LUA_TTABLE) {
         size_t n, off = 0;
         const char *body;
+        lua_Number status;
         lua_getfield(L, r, "status");
-        if (lua_type(L, -1) != LUA_TNUMBER) {
-            strcpy(k->errbuf, "transport returned a response without a numeric status");
+        status = lua_tonumber(L, -1);
+        /* compared before the cast: NaN, inf or 1e300 in a long is undefined */
+        if (lua_type(L, -1) != LUA_TNUMBER || !(status >= 100 && status <= 999) || status != floor(status)) {
+            strcpy(k->errbuf, "transport returned a response without a valid HTTP status (100 to 999)");
             lua_settop(L, top);
             return;
         }
-        k->res.status = (long)lua_tonumber(L, -1);
+        k->res.status = (long)status;
         lua_pop(L, 1);
         lua_getfield(L, r, "headers");
         if (lua_type(L, -1) == LUA_TTABLE) {

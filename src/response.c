@@ -379,8 +379,10 @@ int gj_push_result(lua_State *L, const gj_call *k)
     e.path = gj_buf_str(&k->req.path);
     e.attempts = k->attempts;
     e.retry_after = -1;
+    /* a POST that got any answer reached the server: its action may have run */
     if (k->body.too_big) {
         e.kind = "decode";
+        e.maybe_done = post;
         lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)k->conf->max_body);
         return gj_push_error(L, &e, NULL, 0);
     }
@@ -403,6 +405,7 @@ int gj_push_result(lua_State *L, const gj_call *k)
             lua_pushlstring(L, body, k->res.body.n);
         return 1;
     }
+    e.maybe_done = post;
     if (!gj_push_json(L, body, k->res.body.n)) {
         e.kind = "decode";
         return gj_push_error(L, &e, body, k->res.body.n);
