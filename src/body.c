@@ -7,6 +7,7 @@ void gj_body_init(gj_body *b)
     b->stream = 0;
     b->offset = b->skip = b->delivered = b->max = 0;
     b->too_big = 0;
+    b->stop = 0;
     b->sink_ref = b->err_ref = LUA_NOREF;
     b->L = NULL;
 }
@@ -19,7 +20,6 @@ void gj_body_try(gj_body *b, lua_State *L, size_t max)
     b->too_big = 0;
 }
 
-/* Hands 2xx stream bytes on: skip, then sink or buffer. */
 /* Keeps bytes in the answer's buffer, up to the cap. */
 static int keep(gj_body *b, gj_res *r, const char *p, size_t n)
 {
@@ -30,6 +30,7 @@ static int keep(gj_body *b, gj_res *r, const char *p, size_t n)
     return gj_buf_add(&r->body, p, n);
 }
 
+/* Hands 2xx stream bytes on: skip, then sink or buffer. */
 static int deliver(gj_body *b, gj_res *r, const char *p, size_t n)
 {
     if (b->skip) {
@@ -62,6 +63,8 @@ static int deliver(gj_body *b, gj_res *r, const char *p, size_t n)
 
 int gj_body_write(gj_body *b, gj_res *r, const char *p, size_t n)
 {
+    if (b->stop)
+        return -1;
     if (b->stream && r->status >= 200 && r->status < 300)
         return deliver(b, r, p, n);
     return keep(b, r, p, n);

@@ -14,6 +14,7 @@ typedef struct gj_body {
     size_t delivered;       /* the bytes handed on, over every try */
     size_t max;             /* the cap on a body that is not streamed */
     int too_big;            /* the body went past max */
+    int stop;               /* the call was canceled: take no more bytes */
     int sink_ref;           /* the sink in the registry, or LUA_NOREF */
     int err_ref;            /* what the sink raised, kept until the transfer returns */
     lua_State *L;           /* the thread the sink runs on */

@@ -47,6 +47,7 @@ typedef struct gj_call {
     void (*conn_free)(struct gj_call *k);
     /* started calls */
     int state;              /* GJ_QUEUED, GJ_ACTIVE, GJ_DONE */
+    int dropped;            /* canceled while its transfer ran: dropped once that returns */
     int cb_ref;             /* the callback in the registry */
     double due;             /* monotonic time before which it is not sent */
     struct gj_call *next, *prev;

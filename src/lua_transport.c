@@ -119,6 +119,14 @@ void gj_lua_read_res(lua_State *L, gj_call *k, int r)
     lua_settop(L, top);
 }
 
+/* gj_lua_read_res under pcall: an answer table may raise when read (a
+ * metatable), and the caller must get to clear its busy flag. */
+static int read_protected(lua_State *L)
+{
+    gj_lua_read_res(L, (gj_call *)lua_touserdata(L, 1), 2);
+    return 0;
+}
+
 int gj_lua_perform(lua_State *L, gj_call *k, int tix)
 {
     int base = lua_gettop(L);
@@ -126,7 +134,15 @@ int gj_lua_perform(lua_State *L, gj_call *k, int tix)
     gj_lua_push_req(L, k);
     if (lua_pcall(L, 1, 2, 0) != LUA_OK)
         return -1;
-    gj_lua_read_res(L, k, base + 1);
+    lua_pushcfunction(L, read_protected);
+    lua_pushlightuserdata(L, k);
+    lua_pushvalue(L, base + 1);
+    lua_pushvalue(L, base + 2);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        lua_replace(L, base + 1);
+        lua_settop(L, base + 1);
+        return -1;
+    }
     lua_settop(L, base);
     return 0;
 }

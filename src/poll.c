@@ -74,6 +74,12 @@ static void complete(lua_State *L, gj_call *k)
 static void step(lua_State *L, gj_call *k)
 {
     double wait = 0;
+    if (k->client->closed) /* from inside the transfer: release drops it */
+        return;
+    if (k->dropped) {
+        gj_client_drop(L, 1, k);
+        return;
+    }
     if (k->body.err_ref == LUA_NOREF) {
         switch (gj_try_end(k, &wait)) {
         case GJ_TRY_AGAIN:
@@ -89,6 +95,19 @@ static void step(lua_State *L, gj_call *k)
         }
     }
     complete(L, k);
+}
+
+/* Drops the calls canceled while a transfer ran, now that it has returned
+ * (libcurl is out of their callbacks: they may leave its multi handle). */
+static void sweep(lua_State *L, gj_client *c)
+{
+    gj_call *k = c->calls;
+    while (k && !c->closed) {
+        gj_call *next = k->next;
+        if (k->dropped)
+            gj_client_drop(L, 1, k);
+        k = next;
+    }
 }
 
 /* Sends every queued call whose time has come. A callback may start or
@@ -120,6 +139,7 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
                 lua_error(L);
             }
             step(L, k);
+            sweep(L, c);
         } else if (c->multi == NULL && (c->multi = gj_curl_multi_new()) == NULL) {
             gj_try_failed(k, "out of memory starting the request");
             k->state = GJ_QUEUED; /* never added: nothing to remove */
@@ -166,16 +186,25 @@ static int l_poll(lua_State *L)
             wait = due - now;
         if (wait < 0)
             wait = 0;
-        if (active && c->multi)
+        if (active && c->multi) {
+            c->busy = 1; /* sinks run inside: a cancel or close waits for the return */
             gj_curl_multi_run(c->multi, wait);
-        else
+            c->busy = 0;
+        } else {
             gj_nanosleep(wait);
+        }
         while (!c->closed && c->multi && (k = gj_curl_multi_done(c->multi)) != NULL)
             step(L, k);
+        sweep(L, c);
         if (c->closed || gj_mono_now() >= deadline)
             break;
     }
     c->polling = 0;
+    if (c->closed) { /* by a sink or a callback: free what the transfer held */
+        gj_client_release(L, 1, c);
+        lua_pushinteger(L, 0);
+        return 1;
+    }
     for (k = c->calls; k; k = k->next)
         count++;
     lua_pushinteger(L, count);
@@ -185,8 +214,14 @@ static int l_poll(lua_State *L)
 static int l_handle_cancel(lua_State *L)
 {
     gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
-    int running = k->state != GJ_DONE;
-    if (running) {
+    int running = k->state != GJ_DONE && !k->dropped;
+    if (running && k->client->busy && k->state == GJ_ACTIVE) {
+        /* canceled from inside a transfer (a sink, a transport): libcurl may
+         * be writing to this very call, so it is only stopped now and
+         * dropped when the transfer returns */
+        k->dropped = 1;
+        k->body.stop = 1;
+    } else if (running) {
         lua_settop(L, 1);
         gj_getuservalue(L, 1);
         lua_rawgeti(L, -1, 1); /* the client */

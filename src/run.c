@@ -41,6 +41,8 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
             gj_unref(L, &k->body.sink_ref);
             gj_body_reraise(L, &k->body);
         }
+        if (c->closed) /* by its sink: no other try */
+            break;
         switch (gj_try_end(k, &wait)) {
         case GJ_TRY_AGAIN:
             continue;
@@ -48,11 +50,13 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
             gj_client_sleep(L, 1, wait);
             continue;
         default:
-            n = gj_push_result(L, k);
-            gj_body_release(L, &k->body);
-            return n;
+            break;
         }
+        break;
     }
+    n = gj_push_result(L, k);
+    gj_body_release(L, &k->body);
+    return n;
 }
 
 int gj_run_api(lua_State *L)
