@@ -17,6 +17,10 @@ describe("core helpers", function()
     assert.is_nil(err:find("'?'", 1, true))
     fake.raises(function() core.check(c, { name = "batch", arg = 1, prefix = "calls[2]: " }, "get", 1, "7") end,
       "bad argument #1 to 'batch' (calls[2]: job_id: positive integer expected, got string '7')")
+    fake.raises(function() core.check(c, { name = "each", shift = 1 }, "nope", 1) end,
+      "bad argument #1 to 'each' (method: no call named 'nope')")
+    fake.raises(function() core.check(c, { name = "batch", arg = 1, prefix = "calls[4]: " }, "nope", 1) end,
+      "bad argument #1 to 'batch' (calls[4]: method: no call named 'nope')")
     core.check(c, { name = "each", shift = 1 }, "pipeline_jobs", 1, 101, { scope = { "failed" } })
     assert.are.same({}, fake.requests())
   end)

@@ -47,8 +47,8 @@ static int l_check(lua_State *L)
     a.blame.prefix = luaL_optstring(L, -1, "");
     lua_pop(L, 4); /* the strings stay anchored in blame */
     api = gj_api_find(name);
-    if (api == NULL)
-        return luaL_argerror(L, 3, lua_pushfstring(L, "method: no call named '%s'", name));
+    if (api == NULL) /* the method comes just before the call's first argument */
+        return gj_args_error(&a, 0, lua_pushfstring(L, "method: no call named '%s'", name));
     k = gj_call_new(L, 1, c, &c->conf, &c->gate);
     api->build(&a, k);
     gj_call_release(L, k);
