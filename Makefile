@@ -73,7 +73,7 @@ check-python-gitlab: deps
 # UBSan build of the module (the interpreter preloads the sanitizer runtimes).
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
   --show-leak-kinds=definite --suppressions=tools/valgrind.supp
-SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-memory: deps
 	@sh tools/deps.sh valgrind
 	@$(MAKE) -s --no-print-directory $(BUILD)/5.4/gitlab/jobs/core.so $(BUILD)/asan-5.4/gitlab/jobs/core.so
@@ -94,7 +94,7 @@ fuzz: deps
 	$(BUILD)/fuzz/fuzz_response -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 	  -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus fuzz/corpus
 
-FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined,float-cast-overflow -fno-sanitize-recover=all
 $(BUILD)/fuzz/fuzz_response: fuzz/fuzz_response.c $(READER_SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(call compile,clang,$(FUZZ_FLAGS),lua5.4,fuzz/fuzz_response.c $(READER_SRC),$$(pkg-config --libs lua5.4) -lm)
