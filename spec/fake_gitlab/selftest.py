@@ -52,7 +52,7 @@ def start_server(*extra):
 
 
 class Client:
-    def __init__(self, url, timeout=10, context=None):
+    def __init__(self, url, timeout=60, context=None):
         u = urllib.parse.urlsplit(url)
         self.url = url
         self.host = u.hostname
@@ -114,7 +114,7 @@ class Client:
         return s, json.loads(b)
 
 
-def raw(url, request_bytes, timeout=5):
+def raw(url, request_bytes, timeout=60):
     """Send raw bytes, read until close or timeout. -> (bytes, error or None)."""
     u = urllib.parse.urlsplit(url)
     s = socket.create_connection((u.hostname, u.port), timeout=timeout)
@@ -625,13 +625,15 @@ def run_main(primary, secondary):
         got_err = ex
     check("fault truncate", isinstance(got_err, http.client.IncompleteRead), repr(got_err))
 
+    # the fake closes the connection (no timeout on our side), after the delay at the least
     ctl.control("POST", "faults", {"kind": "stall", "delay": 1.0})
     t0 = time.time()
     data, err = raw_get(primary, P1 + "/jobs", "")
     dt = time.time() - t0
-    check("fault stall then close", data == b"" and 0.9 <= dt < 3, (data[:50], dt, err))
+    check("fault stall then close", data == b"" and err is None and dt >= 1.0, (data[:50], dt, err))
 
-    ctl.control("POST", "faults", {"kind": "stall", "delay": 2.0})
+    # a stall far longer than the client's patience
+    ctl.control("POST", "faults", {"kind": "stall", "delay": 30.0})
     sc = Client(primary, timeout=0.3)
     got_err = None
     try:
@@ -641,11 +643,14 @@ def run_main(primary, secondary):
     check("fault stall -> client timeout", isinstance(got_err, (socket.timeout, TimeoutError)), repr(got_err))
     sc.close()
 
+    # N pieces of 200 bytes, 0.02 s apart: the whole answer takes (N - 1) * 0.02 s at the least
     ctl.control("POST", "faults", {"kind": "drip", "delay": 0.02, "chunk": 200})
     t0 = time.time()
-    s, h, j = c.jget(P1 + "/jobs/1008")
+    data, err = raw_get(primary, P1 + "/jobs/1008")
     dt = time.time() - t0
-    check("fault drip", s == 200 and j["id"] == 1008 and dt > 0.2, dt)
+    pieces = (len(data) + 199) // 200
+    check("fault drip", data.startswith(b"HTTP/1.1 200") and json.loads(data.partition(b"\r\n\r\n")[2])["id"]
+          == 1008 and pieces > 10 and dt >= (pieces - 1) * 0.02, (pieces, dt, err))
 
     ctl.control("POST", "faults", {"kind": "huge_headers", "size": 50000})
     data, err = raw_get(primary, P1 + "/jobs/1008")
@@ -684,11 +689,15 @@ def run_main(primary, secondary):
     r1 = c.get(P1 + "/jobs/1008")
     r2 = c.get(P1 + "/jobs/1008")
     r3 = c.get(P1 + "/jobs/1008")
+    s, log = ctl.control("GET", "requests")
     check("rate limit headers", r1[1]["ratelimit-remaining"] == "1" and r2[1]["ratelimit-remaining"] == "0"
           and r1[1]["ratelimit-limit"] == "2", r1[1])
+    # the window opened with the first request (the fake's own clock) and is 30 s long
+    reset = int(r3[1]["ratelimit-reset"])
     check("rate limit 429", r3[0] == 429 and r3[2] == b"Retry later\n" and r3[1]["content-type"] == "text/plain"
-          and int(r3[1]["retry-after"]) > 0 and int(r3[1]["ratelimit-reset"]) > time.time()
-          and r3[1]["ratelimit-resettime"].endswith("GMT"), r3[1])
+          and 0 < int(r3[1]["retry-after"]) <= 30 and reset >= log[0]["time"] + 30 and reset > log[2]["time"]
+          and [e["fault"] for e in log] == [None, None, "rate_limit"]
+          and r3[1]["ratelimit-resettime"].endswith("GMT"), (r3[1], log))
     ctl.control("POST", "config", {"rate_limit": None})
     s, h, b = c.get(P1 + "/jobs/1008")
     check("rate limit off", s == 200 and "ratelimit-limit" not in h, s)
@@ -876,21 +885,33 @@ def run_tls():
         st.close()
     finally:
         p.terminate()
-        p.wait(5)
+        p.wait(60)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def run_lifecycle():
     # SIGTERM
     p, primary, _ = start_server()
     p.send_signal(signal.SIGTERM)
-    rc = p.wait(5)
+    rc = p.wait(60)
     check("SIGTERM exits 0", rc == 0, rc)
     # /__control/shutdown
     p, primary, _ = start_server()
     c = Client(primary)
     s, r = c.control("POST", "shutdown")
-    rc = p.wait(5)
+    rc = p.wait(60)
     check("control shutdown exits 0", s == 200 and rc == 0, (s, rc))
     err = p.stderr.read()
     check("quiet stderr", err == "", err)
@@ -902,30 +923,25 @@ def run_lifecycle():
         lines = fh.read().splitlines()
     check("url file", lines == [primary, secondary], lines)
     p.terminate()
-    p.wait(5)
+    p.wait(60)
     shutil.rmtree(d, ignore_errors=True)
     # --parent-pid: the server must exit when its parent dies
     code = ("import subprocess,sys,os;"
             "p=subprocess.Popen([sys.executable,%r,'--parent-pid',str(os.getpid())],stdout=subprocess.PIPE);"
             "print(p.pid, p.stdout.readline().decode().strip(), flush=True)" % SERVER)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     child = int(out.split()[0])
-    gone = False
-    for _ in range(40):
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            gone = True
-            break
+    # it checks about once a second; 60 s is only how long we are willing to wait
+    deadline = time.time() + 60
+    while is_running(child) and time.time() < deadline:
         time.sleep(0.1)
-    check("exits when parent dies", gone, child)
-    # start-up time
-    t0 = time.time()
-    p, primary, _ = start_server()
-    dt = time.time() - t0
-    check("start-up under 0.5 s", dt < 0.5, dt)
+    check("exits when parent dies", not is_running(child), child)
+    # READY means ready: both listeners answer the first request made after it
+    p, primary, secondary = start_server()
+    answers = [Client(u).control("GET", "ping") for u in (primary, secondary)]
+    check("answers as soon as READY is printed", answers == [(200, {}), (200, {})], answers)
     p.terminate()
-    p.wait(5)
+    p.wait(60)
 
 
 def main():
@@ -939,7 +955,7 @@ def main():
     finally:
         p.terminate()
         try:
-            p.wait(5)
+            p.wait(60)
         except subprocess.TimeoutExpired:
             p.kill()
     err = p.stderr.read()
