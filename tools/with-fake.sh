@@ -6,8 +6,8 @@
 # --tls also starts a second fake speaking HTTPS with a certificate for 127.0.0.1
 # signed by a private CA made with openssl: GITLAB_FAKE_TLS_URL, and GITLAB_FAKE_CA
 # the CA's PEM file. The fakes are stopped when COMMAND ends, and on INT or TERM.
-# Exits with COMMAND's status, or 125 when a fake cannot be started (the reason
-# and the fake's log are on stderr).
+# Exits with COMMAND's status, or 125 when a fake cannot be started or (--tls)
+# openssl cannot make the certificate: the reason and the logs are on stderr.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd) || exit 125
 tls=0
@@ -62,24 +62,30 @@ start() {
   fi
 }
 
-# A private CA and a certificate for 127.0.0.1 signed by it.
+# A private CA and a certificate for 127.0.0.1 signed by it (openssl's words in tls/log).
 tls_cert() {
   d=$tmp/tls
-  mkdir -p "$d" &&
+  mkdir -p "$d" && : >"$d/log" || return 1
+  command -v openssl >/dev/null || { echo "openssl: not found" >"$d/log"; return 1; }
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=gitlab-jobs test CA" 2>/dev/null &&
+    -keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=gitlab-jobs test CA" 2>>"$d/log" &&
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
+    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>>"$d/log" &&
   printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext" &&
   openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-    -days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
+    -days 2 -extfile "$d/ext" -out "$d/server.pem" 2>>"$d/log"
 }
 
 start plain
 GITLAB_FAKE_URL=$(sed -n 1p "$tmp/plain.url")
 GITLAB_FAKE_URL2=$(sed -n 2p "$tmp/plain.url")
 export GITLAB_FAKE_URL GITLAB_FAKE_URL2
-if [ $tls -eq 1 ] && command -v openssl >/dev/null && tls_cert; then
+if [ $tls -eq 1 ]; then
+  if ! tls_cert; then
+    echo "with-fake.sh: cannot make the TLS certificate (openssl is needed):" >&2
+    cat "$tmp/tls/log" >&2
+    exit 125
+  fi
   start tls --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key"
   GITLAB_FAKE_TLS_URL=$(sed -n 1p "$tmp/tls.url")
   GITLAB_FAKE_CA=$tmp/tls/ca.pem

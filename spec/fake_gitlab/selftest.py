@@ -843,8 +843,8 @@ def run_fault_options(primary, c, ctl):
 
 def run_tls():
     openssl = shutil.which("openssl")
+    check("openssl for the TLS checks", openssl is not None, "openssl is not installed (a build dependency)")
     if not openssl:
-        print("skip TLS checks: no openssl")
         return
     d = tempfile.mkdtemp()
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
