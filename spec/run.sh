@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every spec on each Lua given as VERSION:BINARY (e.g. 5.4:lua5.4), all
-# against one fake GitLab, and ends with one line: N passed, N failed.
+# Runs the fake GitLab's selftest, then every spec on each Lua given as
+# VERSION:BINARY (e.g. 5.4:lua5.4), all against one fake GitLab (and its TLS
+# instance), and ends with one line: N passed, N failed, the selftest's counted in.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 # The fakes (plain and TLS) come from tools/with-fake.sh, which runs this
@@ -21,6 +22,34 @@ trap 'exit 130' INT TERM
 unset GITLAB_URL GITLAB_TOKEN CI_JOB_TOKEN CI_SERVER_URL
 
 passed=0 failed=0 skipped=0
+# count NAME STATUS PASSED FAILED [SKIPPED]: adds one run's counts to the total.
+count() {
+  passed=$((passed + $3))
+  failed=$((failed + $4))
+  skipped=$((skipped + ${5:-0}))
+  if [ "$2" -ne 0 ] && [ "$4" -eq 0 ]; then
+    # nothing failed, yet the run did: valgrind or a sanitizer found an error
+    echo "$1: the run exited with status $2" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+# The fake GitLab's own checks, once per run; it ends with "N passed, N failed".
+echo "== fake GitLab selftest"
+python3 spec/fake_gitlab/selftest.py >"$tmp/out" 2>&1
+rc=$?
+cat "$tmp/out"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/out" | tail -1)
+if [ -n "$line" ]; then
+  read -r s _ f _ <<EOT
+$line
+EOT
+  count "the selftest" "$rc" "$s" "$f"
+else
+  echo "the fake GitLab selftest did not finish" >&2
+  failed=$((failed + 1))
+fi
+
 for pair in "$@"; do
   v=${pair%%:*}
   bin=${pair#*:}
@@ -42,14 +71,7 @@ for pair in "$@"; do
   read -r s _ _ f _ _ e _ _ p _ <<EOT
 $line
 EOT
-  passed=$((passed + s))
-  failed=$((failed + f + e))
-  skipped=$((skipped + p))
-  if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
-    # every spec passed, yet the run failed: valgrind or a sanitizer found an error
-    echo "Lua $v: the run exited with status $rc" >&2
-    failed=$((failed + 1))
-  fi
+  count "Lua $v" "$rc" "$s" $((f + e)) "$p"
 done
 
 if [ "$skipped" -gt 0 ]; then
