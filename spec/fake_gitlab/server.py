@@ -318,8 +318,7 @@ def match_route(method, segs):
             if segs[4] == "trace" and get:
                 return ("trace", args)
             if segs[4] in ACTIONS and method == "POST":
-                args["action"] = segs[4]
-                return ("action", args)
+                return (segs[4], args)
         return None
     if segs[2] == "pipelines" and n >= 4:
         args["pipeline_id"] = segs[3]
@@ -539,153 +538,253 @@ def api_response(st, method, raw_sub, pairs, hdrs, body, ctx):
     name, args = route
     with st.lock:
         try:
-            return _api(st, m, name, args, pairs, hdrs, body, ctx)
+            return answer(Call(st, m, args, pairs, hdrs, body, ctx), ROUTES[name])
         except BadRequest as e:
             return e.resp
 
 
-def _api(st, m, name, args, pairs, hdrs, body, ctx):
-    store = st.store
-    base = st.base_url()
-    off = st.utc_offset()
-    kind, tok = identify(store, hdrs, pairs)
+class Call:
+    """One API request on its way through the checks, and what they found."""
 
-    # ---- job-token-only routes ----
-    if name in ("job", "allowed_agents"):
-        if kind == "user":
-            return jresp(404, MSG_NOT_FOUND)
-        if kind == "expired":
-            return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
-        if kind == "job":
-            job = store.job_for_token(tok)
-            if job is not None:
-                if name == "job":
-                    return jresp(200, store.render(job, base, off))
-                return jresp(200, store.allowed_agents(job, base, off))
-        return jresp(401, MSG_401)
+    def __init__(self, st, method, args, pairs, hdrs, body, ctx):
+        self.st = st
+        self.store = st.store
+        self.method = method
+        self.args = args
+        self.pairs = pairs
+        self.hdrs = hdrs
+        self.body = body
+        self.ctx = ctx
+        self.base = st.base_url()
+        self.off = st.utc_offset()
+        self.token_job = self.project = self.pipeline = self.job = None
+        self.job_id = self.pipeline_id = self.scopes = self.include_retried = self.variables = None
 
-    # ---- authentication ----
-    token_job = None
+    def render(self, job):
+        return self.store.render(job, self.base, self.off)
+
+
+class Route:
+    """who: "job" (a job token only), "user" (a personal or OAuth token) or "any";
+    checks: the parameter checks, run before the project is looked up (like Grape);
+    needs: None, or what is looked up before answer runs (project, pipeline, job, job_or_bridge)."""
+
+    def __init__(self, who, answer, checks=(), needs=None):
+        self.who = who
+        self.answer = answer
+        self.checks = checks
+        self.needs = needs
+
+
+def answer(c, route):
+    """The checks in GitLab's order: authentication, parameters, project, then what the route needs."""
+    kind, tok = identify(c.store, c.hdrs, c.pairs)
+    if route.who == "job":
+        return job_token_answer(c, route, kind, tok)
+    refused = authenticate(c, route, kind, tok)
+    if refused is not None:
+        return refused
+    for check in route.checks:
+        check(c)
+    if route.needs is None:
+        return route.answer(c)
+    refused = find_project(c) or LOOKUPS[route.needs](c)
+    return refused or route.answer(c)
+
+
+def expired_401():
+    return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
+
+
+def job_token_answer(c, route, kind, tok):
+    if kind == "user":
+        return jresp(404, MSG_NOT_FOUND)
+    if kind == "expired":
+        return expired_401()
+    if kind == "job":
+        c.token_job = c.store.job_for_token(tok)
+        if c.token_job is not None:
+            return route.answer(c)
+    return jresp(401, MSG_401)
+
+
+def authenticate(c, route, kind, tok):
+    """None when the token may call the route, else the refusal."""
     if kind in ("none", "invalid"):
         return jresp(401, MSG_401)
     if kind == "expired":
-        return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
+        return expired_401()
     if kind == "job":
-        token_job = store.job_for_token(tok)
-        if token_job is None:
+        c.token_job = c.store.job_for_token(tok)
+        if c.token_job is None or route.who == "user":
             return jresp(401, MSG_401)
-        if name in ("user", "version"):
-            return jresp(401, MSG_401)
-    if kind == "user" and tok == "read" and m == "POST":
+    if kind == "user" and tok == "read" and c.method == "POST":
         return jresp(403, MSG_SCOPE, [("WWW-Authenticate",
                                        'Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", '
                                        'error_description="The request requires higher privileges than '
                                        'provided by the access token.", scope="api"')])
+    return None
 
-    if name == "user":
-        return jresp(200, model.current_user_json(base))
-    if name == "version":
-        return jresp(200, {"version": "17.5.3-ee", "revision": "12030cf4",
-                           "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
-                                   "version": None},
-                           "enterprise": True})
 
-    # ---- parameter validation (before the project is looked up, like Grape) ----
-    job_id = pipeline_id = None
-    if "job_id" in args:
-        s = unquote(args["job_id"])
+# ---- parameter checks (they raise BadRequest) ----
+
+def int_arg(key):
+    def check(c):
+        s = unquote(c.args[key])
         if not INT_RE.match(s):
-            raise bad("job_id is invalid")
-        job_id = int(s)
-    if "pipeline_id" in args:
-        s = unquote(args["pipeline_id"])
-        if not INT_RE.match(s):
-            raise bad("pipeline_id is invalid")
-        pipeline_id = int(s)
-    scopes = include_retried = None
-    if name in ("jobs", "pipeline_jobs", "pipeline_bridges"):
-        scopes = scope_param(pairs, bool(st.config.get("legacy_scopes")))
-        if name == "pipeline_jobs":
-            include_retried = bool_param(pairs, "include_retried")
-        page_param(pairs)
-        clamp_per_page(pairs)
-    variables = None
-    if name == "action" and args["action"] == "play":
-        variables = parse_play_variables(hdrs, body, pairs)
+            raise bad("%s is invalid" % key)
+        setattr(c, key, int(s))
+    return check
 
-    # ---- project ----
-    proj = store.find_project(unquote(args["id"]))
+
+check_job_id = int_arg("job_id")
+check_pipeline_id = int_arg("pipeline_id")
+
+
+def check_scope(c):
+    c.scopes = scope_param(c.pairs, bool(c.st.config.get("legacy_scopes")))
+
+
+def check_include_retried(c):
+    c.include_retried = bool_param(c.pairs, "include_retried")
+
+
+def check_pages(c):
+    page_param(c.pairs)
+    clamp_per_page(c.pairs)
+
+
+def check_variables(c):
+    c.variables = parse_play_variables(c.hdrs, c.body, c.pairs)
+
+
+# ---- look-ups (None when found, else the refusal) ----
+
+def find_project(c):
+    proj = c.store.find_project(unquote(c.args["id"]))
     if proj is None:
         return jresp(404, MSG_PROJECT_404)
     if proj.moved_to is not None:
-        if m == "GET":
-            segs = ctx["sub"][1:].split("/")
-            segs[1] = str(proj.moved_to)
-            loc = ctx["base"] + ctx["prefix"] + API + "/" + "/".join(segs)
-            if ctx["query"]:
-                loc += "?" + ctx["query"]
-            return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
-        return jresp(405, MSG_405)
-    if token_job is not None and proj.id != token_job.project_id:
+        if c.method != "GET":
+            return jresp(405, MSG_405)
+        ctx = c.ctx
+        segs = ctx["sub"][1:].split("/")
+        segs[1] = str(proj.moved_to)
+        loc = ctx["base"] + ctx["prefix"] + API + "/" + "/".join(segs)
+        if ctx["query"]:
+            loc += "?" + ctx["query"]
+        return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
+    if c.token_job is not None and proj.id != c.token_job.project_id:
         return jresp(404, MSG_PROJECT_404)
-    if token_job is not None and m == "POST":
+    if c.token_job is not None and c.method == "POST":
         return jresp(403, MSG_403)
+    c.project = proj
+    return None
 
-    if name == "project":
-        return jresp(200, store.render_project(proj, base))
 
-    if name == "jobs":
-        return list_project_jobs(st, proj, pairs, scopes, ctx, base, off)
-
-    if name in ("pipeline", "pipeline_jobs", "pipeline_bridges"):
-        pl = store.pipelines.get(pipeline_id)
-        if pl is None or pl.project_id != proj.id:
-            return jresp(404, MSG_NOT_FOUND_LC)
-        if name == "pipeline":
-            return jresp(200, store.render_pipeline(pl, base, off))
-        want = "build" if name == "pipeline_jobs" else "bridge"
-        items = [j for j in store.pipeline_jobs(pl.id)
-                 if j.kind == want and (include_retried or not j.retried)
-                 and (scopes is None or j.status in scopes)]
-        route_params = {"id": unquote(args["id"]), "pipeline_id": str(pipeline_id)}
-        if name == "pipeline_jobs":
-            route_params["include_retried"] = "true" if include_retried else "false"
-        return offset_list(st, items, pairs, ctx, route_params, True, base, off)
-
-    # ---- single job routes ----
-    job = store.jobs.get(job_id)
-    allow_bridge = name == "action" and args.get("action") == "play"
-    if job is None or job.project_id != proj.id or (job.kind == "bridge" and not allow_bridge):
+def find_pipeline(c):
+    pl = c.store.pipelines.get(c.pipeline_id)
+    if pl is None or pl.project_id != c.project.id:
         return jresp(404, MSG_NOT_FOUND_LC)
+    c.pipeline = pl
+    return None
 
-    if name == "job_get":
-        store.on_get(job)
-        return jresp(200, store.render(job, base, off))
-    if name == "trace":
-        if job.trace_forbidden:
-            return jresp(403, MSG_403)
-        return Resp(200, job.log, "text/plain; charset=utf-8")
 
-    action = args["action"]
-    if action == "cancel":
-        store.cancel(job, bool(st.config.get("cancel_to_canceling")))
-        return jresp(201, store.render(job, base, off))
-    if action == "retry":
-        if not store.retryable(job):
-            return jresp(403, {"message": forbidden_msg(st, "Job is not retryable")})
-        new = store.retry(job)
-        return jresp(201, store.render(new, base, off))
-    if action == "erase":
-        if not store.erasable(job):
-            return jresp(403, {"message": forbidden_msg(st, "Job is not erasable!")})
-        store.erase(job)
-        return jresp(201, store.render(job, base, off))
-    if action == "play":
-        if job.status != "manual":
-            return jresp(400, {"message": "400 Bad request - Unplayable Job"})
-        store.play(job, variables)
-        return jresp(200, store.render(job, base, off))
-    return jresp(404, MSG_ROUTE_404)
+def find_job(c, allow_bridge=False):
+    job = c.store.jobs.get(c.job_id)
+    if job is None or job.project_id != c.project.id or (job.kind == "bridge" and not allow_bridge):
+        return jresp(404, MSG_NOT_FOUND_LC)
+    c.job = job
+    return None
+
+
+LOOKUPS = {
+    "project": lambda c: None,
+    "pipeline": find_pipeline,
+    "job": find_job,
+    "job_or_bridge": lambda c: find_job(c, allow_bridge=True),
+}
+
+
+# ---- the answers ----
+
+def answer_job(c):
+    return jresp(200, c.render(c.token_job))
+
+
+def answer_allowed_agents(c):
+    return jresp(200, c.store.allowed_agents(c.token_job, c.base, c.off))
+
+
+def answer_user(c):
+    return jresp(200, model.current_user_json(c.base))
+
+
+def answer_version(c):
+    return jresp(200, {"version": "17.5.3-ee", "revision": "12030cf4",
+                       "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
+                               "version": None},
+                       "enterprise": True})
+
+
+def answer_project(c):
+    return jresp(200, c.store.render_project(c.project, c.base))
+
+
+def answer_pipeline(c):
+    return jresp(200, c.store.render_pipeline(c.pipeline, c.base, c.off))
+
+
+def pipeline_list(c, want, route_params):
+    items = [j for j in c.store.pipeline_jobs(c.pipeline.id)
+             if j.kind == want and (c.include_retried or not j.retried)
+             and (c.scopes is None or j.status in c.scopes)]
+    route_params = dict({"id": unquote(c.args["id"]), "pipeline_id": str(c.pipeline_id)}, **route_params)
+    return offset_list(c, items, route_params, True)
+
+
+def answer_pipeline_jobs(c):
+    return pipeline_list(c, "build", {"include_retried": "true" if c.include_retried else "false"})
+
+
+def answer_pipeline_bridges(c):
+    return pipeline_list(c, "bridge", {})
+
+
+def answer_job_get(c):
+    c.store.on_get(c.job)
+    return jresp(200, c.render(c.job))
+
+
+def answer_trace(c):
+    if c.job.trace_forbidden:
+        return jresp(403, MSG_403)
+    return Resp(200, c.job.log, "text/plain; charset=utf-8")
+
+
+def answer_cancel(c):
+    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")))
+    return jresp(201, c.render(c.job))
+
+
+def answer_retry(c):
+    if not c.store.retryable(c.job):
+        return jresp(403, {"message": forbidden_msg(c.st, "Job is not retryable")})
+    return jresp(201, c.render(c.store.retry(c.job)))
+
+
+def answer_erase(c):
+    if not c.store.erasable(c.job):
+        return jresp(403, {"message": forbidden_msg(c.st, "Job is not erasable!")})
+    c.store.erase(c.job)
+    return jresp(201, c.render(c.job))
+
+
+def answer_play(c):
+    if c.job.status != "manual":
+        return jresp(400, {"message": "400 Bad request - Unplayable Job"})
+    c.store.play(c.job, c.variables)
+    return jresp(200, c.render(c.job))
 
 
 def forbidden_msg(st, text):
@@ -698,13 +797,15 @@ def _www_auth_expired():
             'error_description="Token is expired. You can either do re-authorization or token refresh."')
 
 
-def list_project_jobs(st, proj, pairs, scopes, ctx, base, off):
-    store = st.store
-    cfg = st.config
+def list_project_jobs(c):
+    store = c.store
+    cfg = c.st.config
+    pairs = c.pairs
+    ctx = c.ctx
     keyset = last(pairs, "pagination") == "keyset" and cfg.get("keyset") != "ignored"
-    items = store.project_builds(proj.id)
-    if scopes is not None:
-        items = [j for j in items if j.status in scopes]
+    items = store.project_builds(c.project.id)
+    if c.scopes is not None:
+        items = [j for j in items if j.status in c.scopes]
     route_params = {"id": unquote(ctx["sub"][1:].split("/")[1])}
     if keyset:
         if cfg.get("keyset") == "refused":
@@ -729,23 +830,44 @@ def list_project_jobs(st, proj, pairs, scopes, ctx, base, off):
             q = link_query(pairs, route_params, {"per_page": per, "cursor": encode_cursor(rows[-1].id),
                                                  "pagination": "keyset"})
             headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["raw_path"], q)))
-        return jresp(200, [store.render(j, base, off) for j in rows], headers)
+        return jresp(200, [c.render(j) for j in rows], headers)
     limit = int(cfg.get("offset_limit") or 0)
     if limit > 0 and page_param(pairs) * clamp_per_page(pairs) > limit:
         return jresp(405, {"error": "Offset pagination has a maximum allowed offset of %d for requests that "
                                     "return objects of type Ci::Build. Remaining records can be retrieved "
                                     "using keyset pagination." % limit})
-    return offset_list(st, items, pairs, ctx, route_params, bool(cfg.get("list_totals")), base, off)
+    return offset_list(c, items, route_params, bool(cfg.get("list_totals")))
 
 
-def offset_list(st, items, pairs, ctx, route_params, totals, base, off):
-    page = page_param(pairs)
-    per = clamp_per_page(pairs)
+def offset_list(c, items, route_params, totals):
+    page = page_param(c.pairs)
+    per = clamp_per_page(c.pairs)
     start = (page - 1) * per
     rows = items[start:start + per]
     has_next = len(items) > start + per
-    headers = offset_headers(ctx, pairs, route_params, page, per, len(items), has_next, totals)
-    return jresp(200, [st.store.render(j, base, off) for j in rows], headers)
+    headers = offset_headers(c.ctx, c.pairs, route_params, page, per, len(items), has_next, totals)
+    return jresp(200, [c.render(j) for j in rows], headers)
+
+
+ROUTES = {
+    "job": Route("job", answer_job),
+    "allowed_agents": Route("job", answer_allowed_agents),
+    "user": Route("user", answer_user),
+    "version": Route("user", answer_version),
+    "project": Route("any", answer_project, needs="project"),
+    "jobs": Route("any", list_project_jobs, (check_scope, check_pages), "project"),
+    "pipeline": Route("any", answer_pipeline, (check_pipeline_id,), "pipeline"),
+    "pipeline_jobs": Route("any", answer_pipeline_jobs,
+                           (check_pipeline_id, check_scope, check_include_retried, check_pages), "pipeline"),
+    "pipeline_bridges": Route("any", answer_pipeline_bridges, (check_pipeline_id, check_scope, check_pages),
+                              "pipeline"),
+    "job_get": Route("any", answer_job_get, (check_job_id,), "job"),
+    "trace": Route("any", answer_trace, (check_job_id,), "job"),
+    "cancel": Route("any", answer_cancel, (check_job_id,), "job"),
+    "retry": Route("any", answer_retry, (check_job_id,), "job"),
+    "erase": Route("any", answer_erase, (check_job_id,), "job"),
+    "play": Route("any", answer_play, (check_job_id, check_variables), "job_or_bridge"),
+}
 
 
 # --------------------------------------------------------------------------
