@@ -978,7 +978,7 @@ class Handler(BaseHTTPRequestHandler):
         BaseHTTPRequestHandler.setup(self)
         self.conn_id = getattr(_local, "conn_id", 0)
         self._dead = False
-        self.fault_headers = None
+        self.header_override = None
 
     def handle(self):
         try:
@@ -1007,7 +1007,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- low-level output ---------------------------------------------
 
     def head_bytes(self, status, headers, length, reason=None):
-        override = self.fault_headers
+        override = self.header_override
         if override and any(k.lower() in FRAMING_HEADERS for k in override):
             # the framing may now lie: closing the connection is the only end the client can trust
             self.close_connection = True
@@ -1113,7 +1113,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- dispatch ------------------------------------------------------
 
     def dispatch(self):
-        self.fault_headers = None
+        self.header_override = None
         try:
             try:
                 body = self.read_body()
@@ -1193,7 +1193,7 @@ class Handler(BaseHTTPRequestHandler):
             return api_response(st, method, raw_sub, pairs, hdrs, body, ctx)
 
         if fault:
-            self.apply_fault(fault, entry, real, raw_path, query)
+            self.apply_fault(fault, entry, real)
             return
         if rl is not None and rl[0]:
             resp = Resp(429, b"Retry later\n", "text/plain", rl[1])
@@ -1207,128 +1207,134 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- faults --------------------------------------------------------
 
-    def apply_fault(self, f, entry, real, raw_path, query):
-        kind = f["kind"]
+    def apply_fault(self, f, entry, real):
+        resp = real() if f["kind"] in FAULTS_NEEDING_REAL or f.get("apply") else None
+        self.header_override = f.get("headers")
+        FAULT_ANSWERS[f["kind"]](self, f, resp, entry)
+
+    def record_status(self, entry, status):
+        with self.server.state.lock:
+            entry["status"] = status
+
+    def send(self, entry, resp, api=True):
+        self.record_status(entry, resp.status)
+        self.emit(resp, api)
+
+    def fault_status(self, f, resp, entry):
+        status = int(f.get("status", 500))
+        body = f.get("body")
+        if body is None:
+            body = jdump(MSG_429_ENDPOINT if status == 429 else {"message": "%d %s" % (status, reason_of(status))})
+        elif not isinstance(body, str):
+            body = jdump(body)
+        else:
+            body = body.encode("utf-8")
+        self.send(entry, Resp(status, body))
+
+    def fault_html(self, f, resp, entry):
+        status = int(f.get("status", 502))
+        phrase = "%d %s" % (status, reason_of(status))
+        page = ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"
+                "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (phrase, phrase))
+        self.send(entry, Resp(status, f.get("body", page).encode("utf-8"), "text/html"), api=False)
+
+    def fault_reset(self, f, resp, entry):
+        self.rst()
+
+    def fault_reset_mid_body(self, f, resp, entry):
+        self.record_status(entry, resp.status)
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
+        cut = int(f.get("bytes", len(resp.body) // 2))
+        self.wfile.write(head + resp.body[:cut])
+        time.sleep(0.05)
+        self.rst()
+
+    def fault_stall(self, f, resp, entry):
         st = self.server.state
-        resp = None
-        if kind in FAULTS_NEEDING_REAL or f.get("apply"):
-            resp = real()
-        self.fault_headers = f.get("headers")
+        self.close_connection = True
+        deadline = time.time() + float(f.get("delay", 30))
+        while time.time() < deadline and not st.stop.is_set():
+            time.sleep(min(0.1, max(0.0, deadline - time.time())))
 
-        def set_status(s):
-            with st.lock:
-                entry["status"] = s
+    def fault_truncate(self, f, resp, entry):
+        self.close_connection = True
+        self.record_status(entry, resp.status)
+        body = resp.body
+        cut = int(f.get("bytes", len(body) // 2))
+        if cut >= len(body) and body:
+            cut = len(body) - 1
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
+        self.wfile.write(head + body[:cut])
 
-        if kind == "status":
-            status = int(f.get("status", 500))
-            body = f.get("body")
-            if body is None:
-                body = jdump(MSG_429_ENDPOINT if status == 429 else {"message": "%d %s" % (status, reason_of(status))})
-            elif not isinstance(body, str):
-                body = jdump(body)
-            else:
-                body = body.encode("utf-8")
-            set_status(status)
-            self.emit(Resp(status, body))
-        elif kind == "html":
-            status = int(f.get("status", 502))
-            phrase = "%d %s" % (status, reason_of(status))
-            page = ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"
-                    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (phrase, phrase))
-            body = f.get("body", page).encode("utf-8")
-            set_status(status)
-            self.emit(Resp(status, body, "text/html"), api=False)
-        elif kind == "reset":
-            self.rst()
-        elif kind == "reset_mid_body":
-            set_status(resp.status)
-            head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
-            cut = int(f.get("bytes", len(resp.body) // 2))
-            self.wfile.write(head + resp.body[:cut])
-            time.sleep(0.05)
-            self.rst()
-        elif kind == "stall":
-            self.close_connection = True
-            deadline = time.time() + float(f.get("delay", 30))
-            while time.time() < deadline and not st.stop.is_set():
-                time.sleep(min(0.1, max(0.0, deadline - time.time())))
-        elif kind == "truncate":
-            self.close_connection = True
-            set_status(resp.status)
-            body = resp.body
-            cut = int(f.get("bytes", len(body) // 2))
-            if cut >= len(body) and body:
-                cut = len(body) - 1
-            head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
-            self.wfile.write(head + body[:cut])
-        elif kind == "bad_json":
-            status = int(f.get("status", 200))
-            set_status(status)
-            self.emit(Resp(status, f.get("body", '[{"id":1001,"name":"compile","status":').encode("utf-8")))
-        elif kind == "not_json":
-            status = int(f.get("status", 200))
-            set_status(status)
-            body = f.get("body", "<!DOCTYPE html>\n<html><head><title>Sign in \u00b7 GitLab</title></head>"
-                                 "<body><h1>Sign in</h1></body></html>\n")
-            self.emit(Resp(status, body.encode("utf-8"), "text/html; charset=utf-8"))
-        elif kind == "deep_json":
-            depth = int(f.get("depth", 100000))
-            set_status(200)
-            self.emit(Resp(200, b"[" * depth + b"]" * depth))
-        elif kind == "drip":
-            set_status(resp.status)
-            data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
-                (b"" if self.command == "HEAD" else resp.body)
-            chunk = max(1, int(f.get("chunk", 16)))
-            delay = float(f.get("delay", 0.05))
-            for i in range(0, len(data), chunk):
-                if i:
-                    time.sleep(delay)
-                self.wfile.write(data[i:i + chunk])
-        elif kind == "huge_headers":
-            set_status(resp.status)
-            size = int(f.get("size", 65536))
-            line = max(20, int(f.get("line", 1000)))
-            n = 0
-            total = 0
-            while total < size:
-                name = "X-Padding-%05d" % n
-                vlen = max(1, min(line - len(name) - 4, size - total - len(name) - 4))
-                resp.headers.append((name, "x" * vlen))
-                total += len(name) + 4 + vlen
-                n += 1
-            self.emit(resp)
-        elif kind == "big_body":
-            size = max(2, int(f.get("size", 10 * 1024 * 1024)))
-            status = int(f.get("status", 200))
-            set_status(status)
-            self.wfile.write(self.head_bytes(status, self.resp_headers(Resp(status)), size))
-            if self.command != "HEAD":
-                inner = size - 2
-                self.wfile.write(b"[")
-                block = b"1," * 32768
-                left = inner
-                # items "1," ... then a final "1" or "11" so the array stays valid JSON
-                tail = b"1" if inner % 2 == 1 else b"11" if inner else b""
-                left -= len(tail)
-                while left > 0:
-                    piece = block[:left]
-                    self.wfile.write(piece)
-                    left -= len(piece)
-                self.wfile.write(tail + b"]")
-        elif kind == "headers":
-            set_status(resp.status)
-            self.emit(resp)
-        elif kind == "redirect":
-            status = int(f.get("status", 302))
-            if f.get("to") in ("self", "second"):
-                origin = st.urls["primary" if f["to"] == "self" else "secondary"]
-                loc = origin + raw_path + ("?" + query if query else "")
-            else:
-                loc = str(f["location"])
-            set_status(status)
-            body = ('<html><body>You are being <a href="%s">redirected</a>.</body></html>' % loc).encode()
-            self.emit(Resp(status, body, "text/html; charset=utf-8", [("Location", loc)]))
+    def fault_bad_json(self, f, resp, entry):
+        body = f.get("body", '[{"id":1001,"name":"compile","status":')
+        self.send(entry, Resp(int(f.get("status", 200)), body.encode("utf-8")))
+
+    def fault_not_json(self, f, resp, entry):
+        body = f.get("body", "<!DOCTYPE html>\n<html><head><title>Sign in \u00b7 GitLab</title></head>"
+                             "<body><h1>Sign in</h1></body></html>\n")
+        self.send(entry, Resp(int(f.get("status", 200)), body.encode("utf-8"), "text/html; charset=utf-8"))
+
+    def fault_deep_json(self, f, resp, entry):
+        depth = int(f.get("depth", 100000))
+        self.send(entry, Resp(200, b"[" * depth + b"]" * depth))
+
+    def fault_drip(self, f, resp, entry):
+        self.record_status(entry, resp.status)
+        data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
+            (b"" if self.command == "HEAD" else resp.body)
+        chunk = max(1, int(f.get("chunk", 16)))
+        delay = float(f.get("delay", 0.05))
+        for i in range(0, len(data), chunk):
+            if i:
+                time.sleep(delay)
+            self.wfile.write(data[i:i + chunk])
+
+    def fault_huge_headers(self, f, resp, entry):
+        size = int(f.get("size", 65536))
+        line = max(20, int(f.get("line", 1000)))
+        n = 0
+        total = 0
+        while total < size:
+            name = "X-Padding-%05d" % n
+            vlen = max(1, min(line - len(name) - 4, size - total - len(name) - 4))
+            resp.headers.append((name, "x" * vlen))
+            total += len(name) + 4 + vlen
+            n += 1
+        self.send(entry, resp)
+
+    def fault_big_body(self, f, resp, entry):
+        size = max(2, int(f.get("size", 10 * 1024 * 1024)))
+        status = int(f.get("status", 200))
+        self.record_status(entry, status)
+        self.wfile.write(self.head_bytes(status, self.resp_headers(Resp(status)), size))
+        if self.command == "HEAD":
+            return
+        inner = size - 2
+        self.wfile.write(b"[")
+        block = b"1," * 32768
+        left = inner
+        # items "1," ... then a final "1" or "11" so the array stays valid JSON
+        tail = b"1" if inner % 2 == 1 else b"11" if inner else b""
+        left -= len(tail)
+        while left > 0:
+            piece = block[:left]
+            self.wfile.write(piece)
+            left -= len(piece)
+        self.wfile.write(tail + b"]")
+
+    def fault_headers(self, f, resp, entry):
+        self.send(entry, resp)
+
+    def fault_redirect(self, f, resp, entry):
+        status = int(f.get("status", 302))
+        if f.get("to") in ("self", "second"):
+            origin = self.server.state.urls["primary" if f["to"] == "self" else "secondary"]
+            loc = origin + entry["path"] + ("?" + entry["query"] if entry["query"] else "")
+        else:
+            loc = str(f["location"])
+        body = ('<html><body>You are being <a href="%s">redirected</a>.</body></html>' % loc).encode()
+        self.send(entry, Resp(status, body, "text/html; charset=utf-8", [("Location", loc)]))
 
     # ---- control -------------------------------------------------------
 
@@ -1439,6 +1445,26 @@ class Handler(BaseHTTPRequestHandler):
                     st.store.set_script(job, steps, retries)
                     return ok({"job_id": job.id, "steps": len(steps), "retries": len(retries)})
         return fail("unknown control route %s %s" % (method, raw_path), 404)
+
+
+# kind -> the Handler method that answers with that fault
+FAULT_ANSWERS = {
+    "status": Handler.fault_status,
+    "html": Handler.fault_html,
+    "reset": Handler.fault_reset,
+    "reset_mid_body": Handler.fault_reset_mid_body,
+    "stall": Handler.fault_stall,
+    "truncate": Handler.fault_truncate,
+    "bad_json": Handler.fault_bad_json,
+    "not_json": Handler.fault_not_json,
+    "deep_json": Handler.fault_deep_json,
+    "drip": Handler.fault_drip,
+    "huge_headers": Handler.fault_huge_headers,
+    "big_body": Handler.fault_big_body,
+    "redirect": Handler.fault_redirect,
+    "headers": Handler.fault_headers,
+}
+assert set(FAULT_ANSWERS) == set(FAULT_KINDS)
 
 
 class Listener(ThreadingHTTPServer):
