@@ -1339,113 +1339,176 @@ class Handler(BaseHTTPRequestHandler):
     # ---- control -------------------------------------------------------
 
     def control(self, raw_path, query, body):
-        st = self.server.state
-        method = self.command
         parts = raw_path.split("/")[2:]
-
-        def ok(obj, status=200):
-            self.emit(jresp(status, obj), api=False)
-
-        def fail(msg, status=400):
-            self.emit(jresp(status, {"error": msg}), api=False)
-
         try:
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
-            return fail("invalid JSON body: %s" % e)
-
-        if parts == ["reset"] and method == "POST":
-            st.reset()
-            return ok({})
-        if parts == ["ping"]:
-            return ok({})
-        if parts == ["shutdown"] and method == "POST":
-            self.close_connection = True
-            ok({})
-            st.stop.set()
-            return
-        if parts == ["requests"]:
-            if method == "GET":
-                with st.lock:
-                    payload = jdump(st.requests)
-                return self.emit(Resp(200, payload), api=False)
-            if method == "DELETE":
-                with st.lock:
-                    st.requests = []
-                return ok({})
-        if parts == ["stats"] and method == "GET":
-            with st.lock:
-                return ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
-                           "requests": st.api_requests})
-        if parts == ["config"]:
-            if method == "GET":
-                with st.lock:
-                    return ok(st.config)
-            if method == "POST":
-                err = validate_config(data)
-                if err:
-                    return fail(err)
-                with st.lock:
-                    st.config.update(data)
-                    if "rate_limit" in data:
-                        st.rl_start = None
-                        st.rl_observed = 0
-                    return ok(st.config)
-        if parts == ["faults"]:
-            if method == "GET":
-                with st.lock:
-                    return ok(st.public_faults())
-            if method == "DELETE":
-                with st.lock:
-                    st.faults = []
-                return ok([])
-            if method == "POST":
-                specs = data if isinstance(data, list) else [data]
-                try:
-                    built = [build_fault(s) for s in specs]
-                except (ValueError, TypeError) as e:
-                    return fail(str(e))
-                with st.lock:
-                    st.faults.extend(built)
-                    return ok(st.public_faults())
+            return self.control_fail("invalid JSON body: %s" % e)
         if len(parts) in (2, 3) and parts[0] == "jobs":
-            if not parts[1].isdigit():
-                return fail("job id must be an integer")
-            with st.lock:
-                job = st.store.jobs.get(int(parts[1]))
-                if job is None:
-                    return fail("no job %s" % parts[1], 404)
-                base = st.base_url()
-                if len(parts) == 2 and method == "GET":
-                    return ok(st.store.internal_view(job, base))
-                if len(parts) == 2 and method == "POST":
-                    err = model.validate_step(data, "mutation")
-                    if err:
-                        return fail(err)
-                    st.store.apply_step(job, data)
-                    return ok(st.store.render(job, base, st.utc_offset()))
-                if len(parts) == 3 and parts[2] == "script" and method == "POST":
-                    if not isinstance(data, dict) or set(data) - {"steps", "retries"}:
-                        return fail("script must be {\"steps\": [...], \"retries\": [[...], ...]}")
-                    steps = data.get("steps", [])
-                    retries = data.get("retries", [])
-                    if not isinstance(steps, list) or not isinstance(retries, list):
-                        return fail("steps and retries must be arrays")
-                    for i, s in enumerate(steps):
-                        err = model.validate_step(s, "steps[%d]" % i)
-                        if err:
-                            return fail(err)
-                    for k, r in enumerate(retries):
-                        if not isinstance(r, list):
-                            return fail("retries[%d] must be an array of steps" % k)
-                        for i, s in enumerate(r):
-                            err = model.validate_step(s, "retries[%d][%d]" % (k, i))
-                            if err:
-                                return fail(err)
-                    st.store.set_script(job, steps, retries)
-                    return ok({"job_id": job.id, "steps": len(steps), "retries": len(retries)})
-        return fail("unknown control route %s %s" % (method, raw_path), 404)
+            return self.control_job(parts, data, raw_path)
+        path = "/".join(parts)
+        verb = CONTROL_VERBS.get((self.command, path)) or CONTROL_VERBS.get(("*", path))
+        if verb is None:
+            return self.control_unknown(raw_path)
+        return verb(self, data)
 
+    def control_job(self, parts, data, raw_path):
+        st = self.server.state
+        if not parts[1].isdigit():
+            return self.control_fail("job id must be an integer")
+        verb = JOB_CONTROL_VERBS.get((self.command, "/".join(parts[2:])))
+        with st.lock:
+            job = st.store.jobs.get(int(parts[1]))
+            if job is None:
+                return self.control_fail("no job %s" % parts[1], 404)
+            if verb is not None:
+                return verb(self, job, data)
+        return self.control_unknown(raw_path)
+
+    def control_ok(self, obj, status=200):
+        self.emit(jresp(status, obj), api=False)
+
+    def control_fail(self, msg, status=400):
+        self.emit(jresp(status, {"error": msg}), api=False)
+
+    def control_unknown(self, raw_path):
+        self.control_fail("unknown control route %s %s" % (self.command, raw_path), 404)
+
+    def ctl_reset(self, data):
+        self.server.state.reset()
+        self.control_ok({})
+
+    def ctl_ping(self, data):
+        self.control_ok({})
+
+    def ctl_shutdown(self, data):
+        self.close_connection = True
+        self.control_ok({})
+        # only once the answer is out: the process exits soon after
+        self.server.state.stop.set()
+
+    def ctl_requests(self, data):
+        st = self.server.state
+        with st.lock:
+            payload = jdump(st.requests)
+        self.emit(Resp(200, payload), api=False)
+
+    def ctl_clear_requests(self, data):
+        st = self.server.state
+        with st.lock:
+            st.requests = []
+        self.control_ok({})
+
+    def ctl_stats(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
+                             "requests": st.api_requests})
+
+    def ctl_config(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok(st.config)
+
+    def ctl_set_config(self, data):
+        st = self.server.state
+        err = validate_config(data)
+        if err:
+            return self.control_fail(err)
+        with st.lock:
+            st.config.update(data)
+            if "rate_limit" in data:
+                st.rl_start = None
+                st.rl_observed = 0
+            self.control_ok(st.config)
+
+    def ctl_faults(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok(st.public_faults())
+
+    def ctl_clear_faults(self, data):
+        st = self.server.state
+        with st.lock:
+            st.faults = []
+        self.control_ok([])
+
+    def ctl_add_faults(self, data):
+        st = self.server.state
+        specs = data if isinstance(data, list) else [data]
+        try:
+            built = [build_fault(s) for s in specs]
+        except (ValueError, TypeError) as e:
+            return self.control_fail(str(e))
+        with st.lock:
+            st.faults.extend(built)
+            self.control_ok(st.public_faults())
+
+    # the job verbs run with the state locked
+
+    def ctl_job(self, job, data):
+        self.control_ok(self.server.state.store.internal_view(job, self.server.state.base_url()))
+
+    def ctl_mutate_job(self, job, data):
+        st = self.server.state
+        err = model.validate_step(data, "mutation")
+        if err:
+            return self.control_fail(err)
+        st.store.apply_step(job, data)
+        self.control_ok(st.store.render(job, st.base_url(), st.utc_offset()))
+
+    def ctl_script_job(self, job, data):
+        err = script_error(data)
+        if err:
+            return self.control_fail(err)
+        steps = data.get("steps", [])
+        retries = data.get("retries", [])
+        self.server.state.store.set_script(job, steps, retries)
+        self.control_ok({"job_id": job.id, "steps": len(steps), "retries": len(retries)})
+
+
+def script_error(data):
+    """None when data is a valid job script, else what is wrong with it."""
+    if not isinstance(data, dict) or set(data) - {"steps", "retries"}:
+        return "script must be {\"steps\": [...], \"retries\": [[...], ...]}"
+    steps = data.get("steps", [])
+    retries = data.get("retries", [])
+    if not isinstance(steps, list) or not isinstance(retries, list):
+        return "steps and retries must be arrays"
+    for i, s in enumerate(steps):
+        err = model.validate_step(s, "steps[%d]" % i)
+        if err:
+            return err
+    for k, r in enumerate(retries):
+        if not isinstance(r, list):
+            return "retries[%d] must be an array of steps" % k
+        for i, s in enumerate(r):
+            err = model.validate_step(s, "retries[%d][%d]" % (k, i))
+            if err:
+                return err
+    return None
+
+
+# (method, path under /__control/) -> the Handler method that answers; "*": any method
+CONTROL_VERBS = {
+    ("POST", "reset"): Handler.ctl_reset,
+    ("*", "ping"): Handler.ctl_ping,
+    ("POST", "shutdown"): Handler.ctl_shutdown,
+    ("GET", "requests"): Handler.ctl_requests,
+    ("DELETE", "requests"): Handler.ctl_clear_requests,
+    ("GET", "stats"): Handler.ctl_stats,
+    ("GET", "config"): Handler.ctl_config,
+    ("POST", "config"): Handler.ctl_set_config,
+    ("GET", "faults"): Handler.ctl_faults,
+    ("DELETE", "faults"): Handler.ctl_clear_faults,
+    ("POST", "faults"): Handler.ctl_add_faults,
+}
+# (method, what follows /__control/jobs/<id>) -> the Handler method that answers
+JOB_CONTROL_VERBS = {
+    ("GET", ""): Handler.ctl_job,
+    ("POST", ""): Handler.ctl_mutate_job,
+    ("POST", "script"): Handler.ctl_script_job,
+}
 
 # kind -> the Handler method that answers with that fault
 FAULT_ANSWERS = {
