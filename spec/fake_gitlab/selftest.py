@@ -141,6 +141,66 @@ def raw_get(url, path, extra=""):
     return raw(url, req.encode())
 
 
+ANY = object()  # an answer body not looked at
+JOB_TOKEN = {"JOB-TOKEN": "job-token-running"}
+MSG_401 = {"message": "401 Unauthorized"}
+MSG_PROJECT_404 = {"message": "404 Project Not Found"}
+MSG_ROUTE_404 = {"error": "404 Not Found"}
+MSG_NOT_FOUND_LC = {"message": "404 Not found"}
+
+# (name, method, path, token headers, status, JSON body or ANY)
+AUTH_ANSWERS = [
+    ("no token 401", "GET", P1 + "/jobs", None, 401, MSG_401),
+    ("unknown token 401", "GET", P1 + "/jobs", {"PRIVATE-TOKEN": "nope"}, 401, MSG_401),
+    ("expired token 401", "GET", P1 + "/jobs", {"PRIVATE-TOKEN": "glpat-expired"}, 401, {
+        "error": "invalid_token",
+        "error_description": "Token is expired. You can either do re-authorization or token refresh."}),
+    ("readonly GET 200", "GET", P1 + "/jobs", {"PRIVATE-TOKEN": "glpat-readonly"}, 200, ANY),
+    ("readonly POST 403 insufficient_scope", "POST", P1 + "/jobs/1016/cancel", {"PRIVATE-TOKEN": "glpat-readonly"},
+     403, {"error": "insufficient_scope", "scope": "api", "error_description":
+           "The request requires higher privileges than provided by the access token."}),
+    ("oauth bearer 200", "GET", P1 + "/jobs", {"Authorization": "Bearer oauth-valid-token"}, 200, ANY),
+    ("PAT as bearer 200", "GET", P1 + "/jobs", {"Authorization": "Bearer glpat-valid-token"}, 200, ANY),
+    ("private_token query 200", "GET", P1 + "/jobs?private_token=glpat-valid-token", None, 200, ANY),
+    ("access_token query 200", "GET", P1 + "/jobs?access_token=oauth-valid-token", None, 200, ANY),
+    ("GET /job with PAT -> 404", "GET", "/api/v4/job", TOKEN, 404, {"message": "404 Not Found"}),
+    ("GET /job/allowed_agents with oauth -> 404", "GET", "/api/v4/job/allowed_agents",
+     {"Authorization": "Bearer oauth-valid-token"}, 404, {"message": "404 Not Found"}),
+    ("GET /job without token -> 401", "GET", "/api/v4/job", None, 401, MSG_401),
+    ("GET /job bogus job token -> 401", "GET", "/api/v4/job", {"JOB-TOKEN": "bogus"}, 401, MSG_401),
+    ("job token other project 404", "GET", "/api/v4/projects/2/jobs", JOB_TOKEN, 404, MSG_PROJECT_404),
+    ("job token POST 403", "POST", P1 + "/jobs/1016/cancel", JOB_TOKEN, 403, {"message": "403 Forbidden"}),
+]
+
+NOT_FOUND_ANSWERS = [
+    ("raw slash 404 route", "GET", "/api/v4/projects/acme/platform/api/jobs", TOKEN, 404, MSG_ROUTE_404),
+    ("unknown project", "GET", "/api/v4/projects/999/jobs", TOKEN, 404, MSG_PROJECT_404),
+    ("path without slash", "GET", "/api/v4/projects/api/jobs", TOKEN, 404, MSG_PROJECT_404),
+] + [("project 5 invisible " + p, "GET", p, TOKEN, 404, MSG_PROJECT_404)
+     for p in ("/api/v4/projects/5/jobs", "/api/v4/projects/other%2Fsecret/jobs", "/api/v4/projects/5")] + [
+    ("unknown route", "GET", "/api/v4/nothing/here", TOKEN, 404, MSG_ROUTE_404),
+    ("unknown route without token", "GET", "/api/v4/nothing/here", None, 404, MSG_ROUTE_404),
+    ("POST on GET route -> 404", "POST", P1 + "/jobs", TOKEN, 404, MSG_ROUTE_404),
+    ("non-int job id", "GET", P1 + "/jobs/abc", TOKEN, 400, {"error": "job_id is invalid"}),
+    ("non-int job id POST", "POST", P1 + "/jobs/abc/retry", TOKEN, 400, {"error": "job_id is invalid"}),
+    ("non-int pipeline id", "GET", P1 + "/pipelines/x1/jobs", TOKEN, 400, {"error": "pipeline_id is invalid"}),
+    ("unknown job", "GET", P1 + "/jobs/424242", TOKEN, 404, MSG_NOT_FOUND_LC),
+    ("job of another project", "GET", P1 + "/jobs/20001", TOKEN, 404, MSG_NOT_FOUND_LC),
+    ("bridge is not a job", "GET", P1 + "/jobs/1023", TOKEN, 404, MSG_NOT_FOUND_LC),
+    ("unknown pipeline", "GET", P1 + "/pipelines/999/jobs", TOKEN, 404, MSG_NOT_FOUND_LC),
+    ("pipeline of another project", "GET", P1 + "/pipelines/201/bridges", TOKEN, 404, MSG_NOT_FOUND_LC),
+    ("debug trace 403", "GET", P1 + "/jobs/1015/trace", TOKEN, 403, {"message": "403 Forbidden"}),
+]
+
+
+def check_answers(c, cases):
+    """Each case's request gets that status and (unless ANY) exactly that JSON body."""
+    for name, method, path, token, status, want in cases:
+        s, h, b = c.req(method, path, token=token)
+        body = json.loads(b) if b else None
+        check(name, s == status and (want is ANY or body == want), (s, body))
+
+
 def ids(rows):
     return [r["id"] for r in rows]
 
@@ -158,92 +218,25 @@ def run_main(primary, secondary):
     s, h, body = c.jget("/api/v4/version")
     check("GET /version", s == 200 and "version" in body)
 
-    # ---------------- auth ----------------
-    s, h, body = c.jget(P1 + "/jobs", token=None)
-    check("no token 401", s == 401 and body == {"message": "401 Unauthorized"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs", token={"PRIVATE-TOKEN": "nope"})
-    check("unknown token 401", s == 401 and body == {"message": "401 Unauthorized"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs", token={"PRIVATE-TOKEN": "glpat-expired"})
-    check("expired token 401", s == 401 and body["error"] == "invalid_token"
-          and body["error_description"].startswith("Token is expired."), (s, body))
-    s, h, body = c.jget(P1 + "/jobs", token={"PRIVATE-TOKEN": "glpat-readonly"})
-    check("readonly GET 200", s == 200, s)
-    s, h, body = c.jpost(P1 + "/jobs/1016/cancel", token={"PRIVATE-TOKEN": "glpat-readonly"})
-    check("readonly POST 403 insufficient_scope", s == 403 and body["error"] == "insufficient_scope"
-          and body["scope"] == "api", (s, body))
-    s, h, body = c.jget(P1 + "/jobs", token={"Authorization": "Bearer oauth-valid-token"})
-    check("oauth bearer 200", s == 200, s)
-    s, h, body = c.jget(P1 + "/jobs", token={"Authorization": "Bearer glpat-valid-token"})
-    check("PAT as bearer 200", s == 200, s)
-    s, h, body = c.jget(P1 + "/jobs?private_token=glpat-valid-token", token=None)
-    check("private_token query 200", s == 200, s)
-    s, h, body = c.jget(P1 + "/jobs?access_token=oauth-valid-token", token=None)
-    check("access_token query 200", s == 200, s)
-
-    # ---------------- job token ----------------
-    for name, tok, q in (("JOB-TOKEN header", {"JOB-TOKEN": "job-token-running"}, ""),
+    # ---------------- auth, job token, ids and 404s: status and whole body ----------------
+    check_answers(c, AUTH_ANSWERS)
+    for name, tok, q in (("JOB-TOKEN header", JOB_TOKEN, ""),
                          ("job_token query", None, "?job_token=job-token-running"),
                          ("Bearer job token", {"Authorization": "Bearer job-token-running"}, "")):
         s, h, body = c.jget("/api/v4/job" + q, token=tok)
         check("GET /job via " + name, s == 200 and body["id"] == 1012 and body["status"] == "running",
               (s, body))
-    s, h, body = c.jget("/api/v4/job/allowed_agents", token={"JOB-TOKEN": "job-token-running"})
+    s, h, body = c.jget("/api/v4/job/allowed_agents", token=JOB_TOKEN)
     check("GET /job/allowed_agents", s == 200 and body["job"]["id"] == 1012
           and body["allowed_agents"][0]["config_project"]["id"] == 1
           and body["pipeline"]["id"] == 101 and body["project"]["id"] == 1 and body["user"]["id"] == 1,
           (s, body))
-    s, h, body = c.jget("/api/v4/job")
-    check("GET /job with PAT -> 404", s == 404 and body == {"message": "404 Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/job/allowed_agents", token={"Authorization": "Bearer oauth-valid-token"})
-    check("GET /job/allowed_agents with oauth -> 404", s == 404 and body == {"message": "404 Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/job", token=None)
-    check("GET /job without token -> 401", s == 401 and body == {"message": "401 Unauthorized"}, (s, body))
-    s, h, body = c.jget("/api/v4/job", token={"JOB-TOKEN": "bogus"})
-    check("GET /job bogus job token -> 401", s == 401, s)
-    s, h, body = c.jget(P1 + "/jobs/1008", token={"JOB-TOKEN": "job-token-running"})
+    s, h, body = c.jget(P1 + "/jobs/1008", token=JOB_TOKEN)
     check("job token GET own project", s == 200 and body["id"] == 1008, s)
-    s, h, body = c.jget("/api/v4/projects/2/jobs", token={"JOB-TOKEN": "job-token-running"})
-    check("job token other project 404", s == 404 and body == {"message": "404 Project Not Found"}, (s, body))
-    s, h, body = c.jpost(P1 + "/jobs/1016/cancel", token={"JOB-TOKEN": "job-token-running"})
-    check("job token POST 403", s == 403 and body == {"message": "403 Forbidden"}, (s, body))
-
-    # ---------------- project ids and 404s ----------------
     for p in (P1PATH, "/api/v4/projects/acme%2fplatform%2fapi", "/api/v4/projects/ACME%2FPlatform%2FAPI"):
         s, h, body = c.jget(p + "/jobs/1008")
         check("project id form " + p, s == 200 and body["id"] == 1008, s)
-    s, h, body = c.jget("/api/v4/projects/acme/platform/api/jobs")
-    check("raw slash 404 route", s == 404 and body == {"error": "404 Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/projects/999/jobs")
-    check("unknown project", s == 404 and body == {"message": "404 Project Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/projects/api/jobs")
-    check("path without slash", s == 404 and body == {"message": "404 Project Not Found"}, (s, body))
-    for p in ("/api/v4/projects/5/jobs", "/api/v4/projects/other%2Fsecret/jobs", "/api/v4/projects/5"):
-        s, h, body = c.jget(p)
-        check("project 5 invisible " + p, s == 404 and body == {"message": "404 Project Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/nothing/here")
-    check("unknown route", s == 404 and body == {"error": "404 Not Found"}, (s, body))
-    s, h, body = c.jget("/api/v4/nothing/here", token=None)
-    check("unknown route without token", s == 404 and body == {"error": "404 Not Found"}, (s, body))
-    s, h, body = c.jpost(P1 + "/jobs")
-    check("POST on GET route -> 404", s == 404, s)
-    s, h, body = c.jget(P1 + "/jobs/abc")
-    check("non-int job id", s == 400 and body == {"error": "job_id is invalid"}, (s, body))
-    s, h, body = c.jpost(P1 + "/jobs/abc/retry")
-    check("non-int job id POST", s == 400 and body == {"error": "job_id is invalid"}, (s, body))
-    s, h, body = c.jget(P1 + "/pipelines/x1/jobs")
-    check("non-int pipeline id", s == 400 and body == {"error": "pipeline_id is invalid"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs/424242")
-    check("unknown job", s == 404 and body == {"message": "404 Not found"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs/20001")
-    check("job of another project", s == 404 and body == {"message": "404 Not found"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs/1023")
-    check("bridge is not a job", s == 404 and body == {"message": "404 Not found"}, (s, body))
-    s, h, body = c.jget(P1 + "/pipelines/999/jobs")
-    check("unknown pipeline", s == 404 and body == {"message": "404 Not found"}, (s, body))
-    s, h, body = c.jget(P1 + "/pipelines/201/bridges")
-    check("pipeline of another project", s == 404 and body == {"message": "404 Not found"}, (s, body))
-    s, h, body = c.jget(P1 + "/jobs/1015/trace")
-    check("debug trace 403", s == 403 and body == {"message": "403 Forbidden"}, (s, body))
+    check_answers(c, NOT_FOUND_ANSWERS)
 
     # ---------------- job shape ----------------
     s, h, j = c.jget(P1 + "/jobs/1009")
@@ -573,12 +566,7 @@ def run_main(primary, secondary):
     check("fault html 502", s == 502 and h["content-type"] == "text/html" and b"<center>nginx</center>" in b, (s, b))
     ctl.control("POST", "faults", {"kind": "bad_json"})
     s, h, b = c.get(P1 + "/jobs")
-    bad_ok = False
-    try:
-        json.loads(b)
-    except ValueError:
-        bad_ok = True
-    check("fault bad_json", s == 200 and bad_ok and h["content-type"] == "application/json", b)
+    check("fault bad_json", s == 200 and not_json(b) and h["content-type"] == "application/json", b)
     ctl.control("POST", "faults", {"kind": "not_json"})
     s, h, b = c.get(P1 + "/jobs")
     check("fault not_json", s == 200 and h["content-type"].startswith("text/html"), h)
@@ -602,11 +590,7 @@ def run_main(primary, secondary):
     check("fault redirect self", s == 301 and h["location"] == primary + P1 + "/jobs", h)
 
     ctl.control("POST", "faults", {"kind": "reset"})
-    got_err = None
-    try:
-        c.get(P1 + "/jobs")
-    except Exception as ex:
-        got_err = ex
+    got_err = error_of(c.get, P1 + "/jobs")
     check("fault reset", isinstance(got_err, (ConnectionError, http.client.HTTPException, OSError)), got_err)
 
     ctl.control("POST", "faults", {"kind": "reset_mid_body"})
@@ -616,13 +600,7 @@ def run_main(primary, secondary):
           (err, data[:100]))
 
     ctl.control("POST", "faults", {"kind": "truncate"})
-    got_err = None
-    try:
-        c.get(P1 + "/jobs/1008")
-    except http.client.IncompleteRead as ex:
-        got_err = ex
-    except Exception as ex:
-        got_err = ex
+    got_err = error_of(c.get, P1 + "/jobs/1008")
     check("fault truncate", isinstance(got_err, http.client.IncompleteRead), repr(got_err))
 
     # the fake closes the connection (no timeout on our side), after the delay at the least
@@ -635,11 +613,7 @@ def run_main(primary, secondary):
     # a stall far longer than the client's patience
     ctl.control("POST", "faults", {"kind": "stall", "delay": 30.0})
     sc = Client(primary, timeout=0.3)
-    got_err = None
-    try:
-        sc.get(P1 + "/jobs")
-    except Exception as ex:
-        got_err = ex
+    got_err = error_of(sc.get, P1 + "/jobs")
     check("fault stall -> client timeout", isinstance(got_err, (socket.timeout, TimeoutError)), repr(got_err))
     sc.close()
 
@@ -660,11 +634,7 @@ def run_main(primary, secondary):
 
     # apply: the action happens even though the answer is lost
     ctl.control("POST", "faults", {"kind": "reset", "method": "POST", "path": "/retry$", "apply": True})
-    got_err = None
-    try:
-        c.post(P1 + "/jobs/1009/retry")
-    except Exception as ex:
-        got_err = ex
+    got_err = error_of(c.post, P1 + "/jobs/1009/retry")
     s, r = ctl.control("GET", "jobs/1009")
     check("fault apply: retry happened", got_err is not None and r["retried"] is True, (got_err, r["retried"]))
     ctl.control("POST", "faults", {"kind": "status", "status": 502, "method": "POST", "path": "/cancel$"})
@@ -767,6 +737,15 @@ def run_main(primary, secondary):
     ctl.close()
 
 
+def error_of(f, *args):
+    """The exception f(*args) raises, or None."""
+    try:
+        f(*args)
+    except Exception as e:
+        return e
+    return None
+
+
 def not_json(b):
     try:
         json.loads(b)
@@ -867,20 +846,13 @@ def run_tls():
         c2.close()
         # a client that refuses the certificate must not hurt the server
         bad = Client(primary, context=ssl.create_default_context())
-        try:
-            bad.get(P1 + "/jobs/1008")
-        except Exception:
-            pass
+        error_of(bad.get, P1 + "/jobs/1008")
         bad.close()
         st = Client(primary, context=ctx)
         s, h, j = st.jget(P1 + "/jobs/1008")
         check("TLS alive after handshake failure", s == 200, s)
         st.control("POST", "faults", {"kind": "reset"})
-        err = None
-        try:
-            st.get(P1 + "/jobs")
-        except Exception as e:
-            err = e
+        err = error_of(st.get, P1 + "/jobs")
         check("TLS reset fault", err is not None, err)
         st.close()
     finally:
