@@ -3,13 +3,10 @@
 # each Lua given as VERSION:BINARY.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-tmp=$(mktemp -d)
-python3 spec/fake_gitlab/server.py --url-file "$tmp/url" --parent-pid $$ >"$tmp/log" 2>&1 &
-srv=$!
-trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
-i=0
-while [ ! -s "$tmp/url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-url=$(sed -n 1p "$tmp/url")
+# the fake comes from tools/with-fake.sh, which runs this script again inside it
+[ "${1:-}" = "--with-fake" ] || exec sh tools/with-fake.sh sh bench/run.sh --with-fake "$@"
+shift
+url=$GITLAB_FAKE_URL
 for pair in "$@"; do
   v=${pair%%:*}
   bin=${pair#*:}

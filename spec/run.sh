@@ -1,60 +1,55 @@
 #!/bin/sh
-# Runs every spec on each Lua given as VERSION:BINARY (e.g. 5.4:lua5.4), all
-# against one fake GitLab, and ends with one line: N passed, N failed.
+# Runs the fake GitLab's selftest, then every spec on each Lua given as
+# VERSION:BINARY (e.g. 5.4:lua5.4), all against one fake GitLab (and its TLS
+# instance), and ends with one line: N passed, N failed, the selftest's counted in.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+# The fakes (plain and TLS) come from tools/with-fake.sh, which runs this
+# script again inside it; when they cannot start, the total still ends the output.
+if [ "${1:-}" != "--with-fake" ]; then
+  sh tools/with-fake.sh --tls sh spec/run.sh --with-fake "$@"
+  rc=$?
+  [ "$rc" -eq 125 ] && echo "0 passed, 1 failed"
+  exit "$rc"
+fi
+shift
 [ $# -gt 0 ] || set -- 5.4:lua5.4
 tmp=$(mktemp -d)
-pids=""
-cleanup() { [ -n "$pids" ] && kill $pids 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
-# A private CA and a certificate for 127.0.0.1 signed by it, for the TLS specs.
-tls_cert() {
-  d=$tmp/tls
-  mkdir -p "$d" &&
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -keyout "$d/ca.key" -out "$d/ca.pem" -subj "/CN=gitlab-jobs test CA" 2>/dev/null &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext" &&
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
-    -days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
-}
-
-# start_fake NAME [server options]: starts a fake GitLab, waits for its URLs.
-start_fake() {
-  name=$1
-  shift
-  python3 spec/fake_gitlab/server.py --url-file "$tmp/$name.url" --parent-pid $$ "$@" \
-    >"$tmp/$name.log" 2>&1 &
-  pids="$pids $!"
-  i=0
-  while [ ! -s "$tmp/$name.url" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if [ ! -s "$tmp/$name.url" ]; then
-    echo "the fake GitLab ($name) did not start:" >&2
-    cat "$tmp/$name.log" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
-}
-
-pids=""
-start_fake plain
-GITLAB_FAKE_URL=$(sed -n 1p "$tmp/plain.url")
-GITLAB_FAKE_URL2=$(sed -n 2p "$tmp/plain.url")
-export GITLAB_FAKE_URL GITLAB_FAKE_URL2
-if command -v openssl >/dev/null && tls_cert; then
-  start_fake tls --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key"
-  GITLAB_FAKE_TLS_URL=$(sed -n 1p "$tmp/tls.url")
-  GITLAB_FAKE_CA=$tmp/tls/ca.pem
-  export GITLAB_FAKE_TLS_URL GITLAB_FAKE_CA
-fi
 # The specs choose their own credentials: nothing from the caller's environment.
 unset GITLAB_URL GITLAB_TOKEN CI_JOB_TOKEN CI_SERVER_URL
 
 passed=0 failed=0 skipped=0
+# count NAME STATUS PASSED FAILED [SKIPPED]: adds one run's counts to the total.
+count() {
+  passed=$((passed + $3))
+  failed=$((failed + $4))
+  skipped=$((skipped + ${5:-0}))
+  if [ "$2" -ne 0 ] && [ "$4" -eq 0 ]; then
+    # nothing failed, yet the run did: valgrind or a sanitizer found an error
+    echo "$1: the run exited with status $2" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+# The fake GitLab's own checks, once per run; it ends with "N passed, N failed".
+echo "== fake GitLab selftest"
+python3 spec/fake_gitlab/selftest.py >"$tmp/out" 2>&1
+rc=$?
+cat "$tmp/out"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/out" | tail -1)
+if [ -n "$line" ]; then
+  read -r s _ f _ <<EOT
+$line
+EOT
+  count "the selftest" "$rc" "$s" "$f"
+else
+  echo "the fake GitLab selftest did not finish" >&2
+  failed=$((failed + 1))
+fi
+
 for pair in "$@"; do
   v=${pair%%:*}
   bin=${pair#*:}
@@ -76,14 +71,7 @@ for pair in "$@"; do
   read -r s _ _ f _ _ e _ _ p _ <<EOT
 $line
 EOT
-  passed=$((passed + s))
-  failed=$((failed + f + e))
-  skipped=$((skipped + p))
-  if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
-    # every spec passed, yet the run failed: valgrind or a sanitizer found an error
-    echo "Lua $v: the run exited with status $rc" >&2
-    failed=$((failed + 1))
-  fi
+  count "Lua $v" "$rc" "$s" $((f + e)) "$p"
 done
 
 if [ "$skipped" -gt 0 ]; then

@@ -127,82 +127,40 @@ def current_user_json(base):
     return u
 
 
+def runner_json(rid, description, shared, online):
+    return {
+        "id": rid,
+        "description": description,
+        "ip_address": None,
+        "active": True,
+        "paused": False,
+        "is_shared": shared,
+        "runner_type": "instance_type" if shared else "project_type",
+        "name": "gitlab-runner",
+        "online": online,
+        "status": "online" if online else "offline",
+    }
+
+
+def runner_manager_json(rid, system_id, version, revision, platform, arch, created, contacted, ip, status):
+    return {"id": rid, "system_id": system_id, "version": version, "revision": revision, "platform": platform,
+            "architecture": arch, "created_at": created, "contacted_at": contacted, "ip_address": ip,
+            "status": status}
+
+
 RUNNERS = {
-    "linux": {
-        "id": 7,
-        "description": "shared-linux-docker-1",
-        "ip_address": None,
-        "active": True,
-        "paused": False,
-        "is_shared": True,
-        "runner_type": "instance_type",
-        "name": "gitlab-runner",
-        "online": True,
-        "status": "online",
-    },
-    "windows": {
-        "id": 12,
-        "description": "windows-2022-shell",
-        "ip_address": None,
-        "active": True,
-        "paused": False,
-        "is_shared": False,
-        "runner_type": "project_type",
-        "name": "gitlab-runner",
-        "online": False,
-        "status": "offline",
-    },
-    "macos": {
-        "id": 21,
-        "description": "saas-macos-medium-m1",
-        "ip_address": None,
-        "active": True,
-        "paused": False,
-        "is_shared": True,
-        "runner_type": "instance_type",
-        "name": "gitlab-runner",
-        "online": True,
-        "status": "online",
-    },
+    "linux": runner_json(7, "shared-linux-docker-1", True, True),
+    "windows": runner_json(12, "windows-2022-shell", False, False),
+    "macos": runner_json(21, "saas-macos-medium-m1", True, True),
 }
 
 RUNNER_MANAGERS = {
-    "linux": {
-        "id": 3,
-        "system_id": "s_6b1e4f06fcfd",
-        "version": "17.5.3",
-        "revision": "12030cf4",
-        "platform": "linux",
-        "architecture": "amd64",
-        "created_at": "2026-10-01T07:00:00.000Z",
-        "contacted_at": "2026-11-20T09:59:58.000Z",
-        "ip_address": "10.0.3.17",
-        "status": "online",
-    },
-    "windows": {
-        "id": 5,
-        "system_id": "s_0c2fa1d9e8b7",
-        "version": "17.4.1",
-        "revision": "8fd2bc91",
-        "platform": "windows",
-        "architecture": "amd64",
-        "created_at": "2026-09-12T07:00:00.000Z",
-        "contacted_at": "2026-11-18T22:03:11.000Z",
-        "ip_address": "10.0.7.4",
-        "status": "offline",
-    },
-    "macos": {
-        "id": 9,
-        "system_id": "s_a91e55c0d3f2",
-        "version": "17.5.3",
-        "revision": "12030cf4",
-        "platform": "darwin",
-        "architecture": "arm64",
-        "created_at": "2026-10-01T07:00:00.000Z",
-        "contacted_at": "2026-11-20T09:59:40.000Z",
-        "ip_address": "10.0.9.2",
-        "status": "online",
-    },
+    "linux": runner_manager_json(3, "s_6b1e4f06fcfd", "17.5.3", "12030cf4", "linux", "amd64",
+                                 "2026-10-01T07:00:00.000Z", "2026-11-20T09:59:58.000Z", "10.0.3.17", "online"),
+    "windows": runner_manager_json(5, "s_0c2fa1d9e8b7", "17.4.1", "8fd2bc91", "windows", "amd64",
+                                   "2026-09-12T07:00:00.000Z", "2026-11-18T22:03:11.000Z", "10.0.7.4", "offline"),
+    "macos": runner_manager_json(9, "s_a91e55c0d3f2", "17.5.3", "12030cf4", "darwin", "arm64",
+                                 "2026-10-01T07:00:00.000Z", "2026-11-20T09:59:40.000Z", "10.0.9.2", "online"),
 }
 
 
@@ -355,53 +313,71 @@ def _sec_end(t, name):
     return b"section_end:%d:%s" % (int(t), name.encode()) + CLR
 
 
+def _section(t0, t1, name, title, lines, collapsed=False):
+    return _sec_start(t0, name, title, collapsed) + b"".join(lines) + _sec_end(t1, name)
+
+
+def _green(text):
+    """The runner's bold green lines: the commands it runs, its own progress notes."""
+    return b"\x1b[32;1m" + text + b"\x1b[0;m\n"
+
+
+def _shell(command):
+    return _green(b"$ " + command)
+
+
+def _note(text):
+    return b"\x1b[0K" + text + b"\x1b[0;m\n"
+
+
+PREPARE = 'Preparing the "docker" executor'
+STEP_SCRIPT = 'Executing "step_script" stage of the job script'
+
+
 def log_compile_ansi(t0):
     """Realistic successful build log: ANSI colours, \\r progress, sections."""
     return b"".join([
         _runner_header("linux"),
-        _sec_start(t0, "prepare_executor", 'Preparing the "docker" executor'),
-        b"\x1b[0KUsing Docker executor with image gcc:14 ...\x1b[0;m\n",
-        b"\x1b[0KPulling docker image gcc:14 ...\x1b[0;m\n",
-        _sec_end(t0 + 3, "prepare_executor"),
-        _sec_start(t0 + 3, "get_sources", "Getting source from Git repository", collapsed=True),
-        b"\x1b[32;1mFetching changes with git depth set to 20...\x1b[0;m\n",
-        b"Initialized empty Git repository in /builds/acme/platform/api/.git/\n",
-        b"\x1b[32;1mCreated fresh repository.\x1b[0;m\n",
-        b"\x1b[32;1mChecking out 9d2f4a1c as detached HEAD (ref is main)...\x1b[0;m\n",
-        _sec_end(t0 + 6, "get_sources"),
-        _sec_start(t0 + 6, "step_script", 'Executing "step_script" stage of the job script'),
-        b"\x1b[32;1m$ ./configure --prefix=/usr\x1b[0;m\n",
-        b"checking for gcc... gcc\n",
-        b"checking whether the C compiler works... \x1b[32myes\x1b[0m\n",
-        b"\x1b[32;1m$ make deps\x1b[0;m\n",
-        b"Downloading deps:   0%\rDownloading deps:  25%\rDownloading deps:  50%\r"
-        b"Downloading deps:  75%\rDownloading deps: 100%\n",
-        b"\x1b[32;1m$ make -j8\x1b[0;m\n",
-        b"cc -O2 -Wall -c src/core.c -o build/core.o\n",
-        b"cc -O2 -Wall -c src/http.c -o build/http.o\n",
-        b"\x1b[33mwarning:\x1b[0m src/http.c:88: unused variable 'len' [-Wunused-variable]\n",
-        b"cc -O2 -Wall -c src/json.c -o build/json.o\n",
-        b"cc -shared -o build/core.so build/core.o build/http.o build/json.o\n",
-        _sec_end(t0 + 70, "step_script"),
-        _sec_start(t0 + 70, "upload_artifacts_on_success", "Uploading artifacts for successful job"),
-        b"\x1b[32;1mUploading artifacts...\x1b[0;m\n",
-        b"build/: found 4 matching artifact files and directories\x1b[0;m \n",
-        b"Uploading artifacts as \"archive\" to coordinator... 201 Created\x1b[0;m  id\x1b[0;m=1008 "
-        b"responseStatus\x1b[0;m=201 Created token\x1b[0;m=glcbt-64\n",
-        _sec_end(t0 + 73, "upload_artifacts_on_success"),
-        _sec_start(t0 + 73, "cleanup_file_variables", "Cleaning up project directory and file based variables"),
-        _sec_end(t0 + 74, "cleanup_file_variables"),
-        b"\x1b[32;1mJob succeeded\x1b[0;m\n",
+        _section(t0, t0 + 3, "prepare_executor", PREPARE, [
+            _note(b"Using Docker executor with image gcc:14 ..."),
+            _note(b"Pulling docker image gcc:14 ..."),
+        ]),
+        _section(t0 + 3, t0 + 6, "get_sources", "Getting source from Git repository", [
+            _green(b"Fetching changes with git depth set to 20..."),
+            b"Initialized empty Git repository in /builds/acme/platform/api/.git/\n",
+            _green(b"Created fresh repository."),
+            _green(b"Checking out 9d2f4a1c as detached HEAD (ref is main)..."),
+        ], collapsed=True),
+        _section(t0 + 6, t0 + 70, "step_script", STEP_SCRIPT, [
+            _shell(b"./configure --prefix=/usr"),
+            b"checking for gcc... gcc\n",
+            b"checking whether the C compiler works... \x1b[32myes\x1b[0m\n",
+            _shell(b"make deps"),
+            b"Downloading deps:   0%\rDownloading deps:  25%\rDownloading deps:  50%\r"
+            b"Downloading deps:  75%\rDownloading deps: 100%\n",
+            _shell(b"make -j8"),
+        ] + [b"cc -O2 -Wall -c src/%s.c -o build/%s.o\n" % (m, m) for m in (b"core", b"http")] + [
+            b"\x1b[33mwarning:\x1b[0m src/http.c:88: unused variable 'len' [-Wunused-variable]\n",
+            b"cc -O2 -Wall -c src/json.c -o build/json.o\n",
+            b"cc -shared -o build/core.so build/core.o build/http.o build/json.o\n",
+        ]),
+        _section(t0 + 70, t0 + 73, "upload_artifacts_on_success", "Uploading artifacts for successful job", [
+            _green(b"Uploading artifacts..."),
+            b"build/: found 4 matching artifact files and directories\x1b[0;m \n",
+            b"Uploading artifacts as \"archive\" to coordinator... 201 Created\x1b[0;m  id\x1b[0;m=1008 "
+            b"responseStatus\x1b[0;m=201 Created token\x1b[0;m=glcbt-64\n",
+        ]),
+        _section(t0 + 73, t0 + 74, "cleanup_file_variables", "Cleaning up project directory and file based variables",
+                 []),
+        OK_LINE,
     ])
 
 
 def log_simple(t0, runner_key, script_lines, result_line, end_sections=True):
     parts = [
         _runner_header(runner_key),
-        _sec_start(t0, "prepare_executor", 'Preparing the "docker" executor'),
-        b"\x1b[0KUsing Docker executor with image alpine:3.20 ...\x1b[0;m\n",
-        _sec_end(t0 + 2, "prepare_executor"),
-        _sec_start(t0 + 2, "step_script", 'Executing "step_script" stage of the job script'),
+        _section(t0, t0 + 2, "prepare_executor", PREPARE, [_note(b"Using Docker executor with image alpine:3.20 ...")]),
+        _sec_start(t0 + 2, "step_script", STEP_SCRIPT),
     ]
     parts.extend(script_lines)
     if end_sections:
@@ -411,7 +387,7 @@ def log_simple(t0, runner_key, script_lines, result_line, end_sections=True):
     return b"".join(parts)
 
 
-OK_LINE = b"\x1b[32;1mJob succeeded\x1b[0;m\n"
+OK_LINE = _green(b"Job succeeded")
 FAIL_LINE = b"\x1b[31;1mERROR: Job failed: exit code 1\n\x1b[0;m\n"
 
 _SYNTH_TEXT = [
@@ -571,7 +547,7 @@ class Store:
             started = created + queued
             finished = started + dur
             log = log_simple(started, "linux",
-                             [b"\x1b[32;1m$ make %s\x1b[0;m\n" % name.encode(),
+                             [_shell(b"make " + name.encode()),
                               b"done: %s for v1.2.0\n" % name.encode()], OK_LINE)
             arts = []
             archive = name == "compile"
@@ -636,7 +612,7 @@ class Store:
         j.artifacts_expire_at = j.finished_at + 30 * 86400.0
         add(1009, "unit-tests", "test", "failed", queued=4.518, dur=96.771, reason="script_failure",
             log=lambda t: log_simple(t, "linux", [
-                b"\x1b[32;1m$ busted --output=TAP spec/\x1b[0;m\n",
+                _shell(b"busted --output=TAP spec/"),
                 b"ok 1 - client builds urls\n",
                 b"ok 2 - client encodes project paths\n",
                 b"not ok 3 - parser handles nested arrays\n",
@@ -652,25 +628,25 @@ class Store:
                 end_sections=False))
         add(1011, "flaky-spec", "test", "canceled", queued=2.337, dur=48.925,
             log=lambda t: log_simple(t, "linux", [
-                b"\x1b[32;1m$ ./scripts/flaky.sh\x1b[0;m\n",
+                _shell(b"./scripts/flaky.sh"),
                 b"attempt 1/3 ... timeout\n",
                 b"attempt 2/3 ...\n",
             ], None, end_sections=False))
         add(1012, "integration", "test", "running", queued=4.211, dur=143.52, token="job-token-running",
             log=lambda t: log_simple(t, "linux", [
-                b"\x1b[32;1m$ ./scripts/run-integration.sh\x1b[0;m\n",
+                _shell(b"./scripts/run-integration.sh"),
             ] + [b"[%2d/40] test_case_%02d ... \x1b[32mok\x1b[0m\n" % (i, i) for i in range(1, 13)]
               + [b"[13/40] test_case_13 ... "],  # the last line is still being written
                 None, end_sections=False))
         add(1013, "perf-tests", "test", "canceling", tags=("linux", "perf"), queued=6.402, dur=305.6,
             log=lambda t: log_simple(t, "linux", [
-                b"\x1b[32;1m$ ./bench.sh --iterations 1000\x1b[0;m\n",
+                _shell(b"./bench.sh --iterations 1000"),
                 b"iteration 100/1000\riteration 200/1000\riteration 300/1000\r",
                 b"\nReceived cancel request, running after_script...\n",
             ], None, end_sections=False))
         add(1014, "binary-output", "test", "success", queued=2.118, dur=7.554,
             log=lambda t: log_simple(t, "linux", [
-                b"\x1b[32;1m$ ./tools/dump-fixture\x1b[0;m\n",
+                _shell(b"./tools/dump-fixture"),
                 b"raw bytes follow:\n",
                 b"\xff\xfe\x00garbage\x80\x81 after invalid bytes\n",
                 b"latin-1 text: caf\xe9 na\xefve\n",
@@ -683,7 +659,7 @@ class Store:
             ], OK_LINE))
         add(1016, "security-scan", "test", "pending", queued=None)
         add(1017, "coverage-report", "test", "preparing", queued=3.905,
-            log=lambda t: _runner_header("linux") + _sec_start(t, "prepare_executor", 'Preparing the "docker" executor'))
+            log=lambda t: _runner_header("linux") + _sec_start(t, "prepare_executor", PREPARE))
         self.jobs[1017].duration = 1.25
         add(1018, "dependency-scan", "test", "waiting_for_callback", tags=())
         add(1019, "deploy:production", "deploy", "created")
@@ -735,7 +711,7 @@ class Store:
                     finished = started + 30.0 + (i * 37) % 400
                 log = b""
                 if started is not None:
-                    lines = [b"\x1b[32;1m$ make %s\x1b[0;m\n" % name.encode().replace(b" ", b"-"),
+                    lines = [_shell(b"make " + name.encode().replace(b" ", b"-")),
                              b"job %d of pipeline %d\n" % (jid, pid)]
                     end = OK_LINE if st == "success" else FAIL_LINE if st == "failed" else None
                     log = log_simple(started, runner_key_for(tags), lines, end, end_sections=st in FINISHED)
@@ -786,22 +762,21 @@ class Store:
             return None
         return p
 
-    def project_builds(self, project_id):
-        ids = self._project_cache.get(project_id)
+    def _newest_first(self, cache, key, keep):
+        """The jobs keep() selects, newest first; their ids are kept in cache[key]."""
+        ids = cache.get(key)
         if ids is None:
-            ids = sorted((j.id for j in self.jobs.values()
-                          if j.project_id == project_id and j.kind == "build"), reverse=True)
-            self._project_cache[project_id] = ids
+            ids = sorted((j.id for j in self.jobs.values() if keep(j)), reverse=True)
+            cache[key] = ids
         jobs = self.jobs
         return [jobs[i] for i in ids]
 
+    def project_builds(self, project_id):
+        return self._newest_first(self._project_cache, project_id,
+                                  lambda j: j.project_id == project_id and j.kind == "build")
+
     def pipeline_jobs(self, pipeline_id):
-        ids = self._pipeline_cache.get(pipeline_id)
-        if ids is None:
-            ids = sorted((j.id for j in self.jobs.values() if j.pipeline_id == pipeline_id), reverse=True)
-            self._pipeline_cache[pipeline_id] = ids
-        jobs = self.jobs
-        return [jobs[i] for i in ids]
+        return self._newest_first(self._pipeline_cache, pipeline_id, lambda j: j.pipeline_id == pipeline_id)
 
     def job_for_token(self, token):
         jid = self.job_tokens.get(token)
@@ -925,84 +900,36 @@ class Store:
     # ---- rendering -----------------------------------------------------
 
     def render(self, job, base, offset=0):
-        if job.kind == "bridge":
-            return self.render_bridge(job, base, offset)
-        return self.render_build(job, base, offset)
-
-    def _common(self, job, base, offset):
+        """A build or a bridge as the API renders it, keys in GitLab's order. Bridges
+        have no archived, source, artifacts*, tag_list, runner*; their pipeline is the
+        longer form, and they end with downstream_pipeline."""
+        bridge = job.kind == "bridge"
         pl = self.pipelines[job.pipeline_id]
         proj = self.projects[job.project_id]
-        now = time.time()
-        if job.duration is not None:
-            duration = job.duration
-        elif job.started_at is None:
-            duration = None
+        d = {"commit": commit_json(pl, proj, base), "coverage": job.coverage}
+        if not bridge:
+            d["archived"] = job.archived
+            d["source"] = pl.source
+        d["allow_failure"] = job.allow_failure
+        for k in ("created_at", "started_at", "finished_at", "erased_at"):
+            d[k] = fmt_time(getattr(job, k), offset)
+        d["duration"], d["queued_duration"] = durations(job)
+        if not bridge:
+            d.update(artifacts_json(job, offset))
+            d["tag_list"] = list(job.tag_list)
+        d["id"] = job.id
+        d["name"] = job.name
+        if bridge:
+            d["pipeline"] = self.pipeline_basic(pl, base, offset)
         else:
-            duration = round((job.finished_at or now) - job.started_at, 3)
-        queued = job.queued_duration
-        if queued is None and job.status == "pending" and job.created_at is not None:
-            queued = round(max(0.0, now - job.created_at), 3)
-        commit = {
-            "author_email": pl.author_email,
-            "author_name": pl.author_name,
-            "created_at": pl.commit_created,
-            "id": pl.sha,
-            "message": pl.title + "\n",
-            "short_id": pl.sha[:8],
-            "title": pl.title,
-            "trailers": {},
-            "extended_trailers": {},
-            "committed_date": pl.commit_created,
-            "committer_email": pl.author_email,
-            "committer_name": pl.author_name,
-            "authored_date": pl.commit_created,
-            "parent_ids": [],
-            "web_url": "%s/%s/-/commit/%s" % (base, proj.path, pl.sha),
-        }
-        return pl, proj, duration, queued, commit
-
-    def render_build(self, job, base, offset=0):
-        pl, proj, duration, queued, commit = self._common(job, base, offset)
-        finished = job.status in FINISHED
-        arts = list(job.artifacts)
-        if finished and job.log and job.erased_at is None:
-            arts.append({"file_type": "trace", "size": len(job.log), "filename": "job.log",
-                         "file_format": "raw"})
-        d = {
-            "commit": commit,
-            "coverage": job.coverage,
-            "archived": job.archived,
-            "source": pl.source,
-            "allow_failure": job.allow_failure,
-            "created_at": fmt_time(job.created_at, offset),
-            "started_at": fmt_time(job.started_at, offset),
-            "finished_at": fmt_time(job.finished_at, offset),
-            "erased_at": fmt_time(job.erased_at, offset),
-            "duration": duration,
-            "queued_duration": queued,
-        }
-        if job.has_archive:
-            size = next((a["size"] for a in job.artifacts if a["file_type"] == "archive"), 0)
-            d["artifacts_file"] = {"filename": "artifacts.zip", "size": size}
-        d.update({
-            "artifacts": arts,
-            "artifacts_expire_at": fmt_time(job.artifacts_expire_at, offset),
-            "tag_list": list(job.tag_list),
-            "id": job.id,
-            "name": job.name,
-            "pipeline": {
-                "id": pl.id,
-                "project_id": pl.project_id,
-                "ref": pl.ref,
-                "sha": pl.sha,
-                "status": pl.status,
-            },
-            "ref": job.ref,
-            "runner": dict(RUNNERS[job.runner]) if job.runner else None,
-            "runner_manager": dict(RUNNER_MANAGERS[job.runner]) if job.runner else None,
-            "stage": job.stage,
-            "status": job.status,
-        })
+            d["pipeline"] = {"id": pl.id, "project_id": pl.project_id, "ref": pl.ref, "sha": pl.sha,
+                             "status": pl.status}
+        d["ref"] = job.ref
+        if not bridge:
+            d["runner"] = dict(RUNNERS[job.runner]) if job.runner else None
+            d["runner_manager"] = dict(RUNNER_MANAGERS[job.runner]) if job.runner else None
+        d["stage"] = job.stage
+        d["status"] = job.status
         if job.status == "failed":
             d["failure_reason"] = job.failure_reason or "unknown_failure"
         d.update({
@@ -1011,6 +938,8 @@ class Store:
             "project": {"ci_job_token_scope_enabled": False},
             "user": user_json(base),
         })
+        if bridge:
+            d["downstream_pipeline"] = downstream_json(job, base, offset)
         if job.fields:
             d.update(copy.deepcopy(job.fields))
         return d
@@ -1029,44 +958,6 @@ class Store:
             "updated_at": fmt_time(pl.updated_at, offset),
             "web_url": "%s/%s/-/pipelines/%d" % (base, proj.path, pl.id),
         }
-
-    def render_bridge(self, job, base, offset=0):
-        pl, proj, duration, queued, commit = self._common(job, base, offset)
-        d = {
-            "commit": commit,
-            "coverage": job.coverage,
-            "allow_failure": job.allow_failure,
-            "created_at": fmt_time(job.created_at, offset),
-            "started_at": fmt_time(job.started_at, offset),
-            "finished_at": fmt_time(job.finished_at, offset),
-            "erased_at": fmt_time(job.erased_at, offset),
-            "duration": duration,
-            "queued_duration": queued,
-            "id": job.id,
-            "name": job.name,
-            "pipeline": self.pipeline_basic(pl, base, offset),
-            "ref": job.ref,
-            "stage": job.stage,
-            "status": job.status,
-        }
-        if job.status == "failed":
-            d["failure_reason"] = job.failure_reason or "unknown_failure"
-        d.update({
-            "tag": job.tag,
-            "web_url": "%s/%s/-/jobs/%d" % (base, proj.path, job.id),
-            "project": {"ci_job_token_scope_enabled": False},
-            "user": user_json(base),
-        })
-        ds = None
-        if job.downstream is not None:
-            ds = dict(job.downstream)
-            ds["created_at"] = fmt_time(ds["created_at"], offset)
-            ds["updated_at"] = fmt_time(ds["updated_at"], offset)
-            ds["web_url"] = base + ds["web_url"]
-        d["downstream_pipeline"] = ds
-        if job.fields:
-            d.update(copy.deepcopy(job.fields))
-        return d
 
     def render_project(self, p, base):
         parts = p.path.split("/")
@@ -1197,6 +1088,66 @@ class Store:
             "pending_cancel": job.pending_cancel,
             "token": job.token,
         }
+
+
+def durations(job):
+    """(duration, queued_duration): the recorded ones, else live from the clock."""
+    now = time.time()
+    if job.duration is not None:
+        duration = job.duration
+    elif job.started_at is None:
+        duration = None
+    else:
+        duration = round((job.finished_at or now) - job.started_at, 3)
+    queued = job.queued_duration
+    if queued is None and job.status == "pending" and job.created_at is not None:
+        queued = round(max(0.0, now - job.created_at), 3)
+    return duration, queued
+
+
+def commit_json(pl, proj, base):
+    return {
+        "author_email": pl.author_email,
+        "author_name": pl.author_name,
+        "created_at": pl.commit_created,
+        "id": pl.sha,
+        "message": pl.title + "\n",
+        "short_id": pl.sha[:8],
+        "title": pl.title,
+        "trailers": {},
+        "extended_trailers": {},
+        "committed_date": pl.commit_created,
+        "committer_email": pl.author_email,
+        "committer_name": pl.author_name,
+        "authored_date": pl.commit_created,
+        "parent_ids": [],
+        "web_url": "%s/%s/-/commit/%s" % (base, proj.path, pl.sha),
+    }
+
+
+def artifacts_json(job, offset):
+    """A build's artifacts_file (only with an archive), artifacts (with the log's trace once
+    finished) and artifacts_expire_at."""
+    d = {}
+    if job.has_archive:
+        size = next((a["size"] for a in job.artifacts if a["file_type"] == "archive"), 0)
+        d["artifacts_file"] = {"filename": "artifacts.zip", "size": size}
+    arts = list(job.artifacts)
+    if job.status in FINISHED and job.log and job.erased_at is None:
+        arts.append({"file_type": "trace", "size": len(job.log), "filename": "job.log", "file_format": "raw"})
+    d["artifacts"] = arts
+    d["artifacts_expire_at"] = fmt_time(job.artifacts_expire_at, offset)
+    return d
+
+
+def downstream_json(job, base, offset):
+    if job.downstream is None:
+        return None
+    ds = dict(job.downstream)
+    ds["created_at"] = fmt_time(ds["created_at"], offset)
+    ds["updated_at"] = fmt_time(ds["updated_at"], offset)
+    ds["web_url"] = base + ds["web_url"]
+    return ds
 
 
 def _to_bytes(v):

@@ -64,9 +64,11 @@ MSG_429_ENDPOINT = {"message": {"error": "This endpoint has been requested too m
 NET_ERRORS = (ConnectionError, BrokenPipeError, socket.timeout, ssl.SSLError, TimeoutError)
 
 FAULT_KINDS = ("status", "html", "reset", "reset_mid_body", "stall", "truncate", "bad_json",
-               "not_json", "deep_json", "drip", "huge_headers", "big_body", "redirect")
+               "not_json", "deep_json", "drip", "huge_headers", "big_body", "redirect", "headers")
 # These kinds damage the real answer, so the real handler always runs for them.
-FAULTS_NEEDING_REAL = frozenset(("reset_mid_body", "truncate", "drip", "huge_headers"))
+FAULTS_NEEDING_REAL = frozenset(("reset_mid_body", "truncate", "drip", "huge_headers", "headers"))
+# A fault that changes one of these can no longer be trusted to delimit the body.
+FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding", "connection"))
 
 DEFAULT_CONFIG = {
     "list_totals": False,
@@ -131,6 +133,19 @@ class Resp:
 
 def jresp(status, obj, headers=None):
     return Resp(status, jdump(obj), "application/json", headers)
+
+
+def override_headers(headers, override):
+    """headers with each name of override set to its value (the first header of that name, any
+    case, keeps its place; later ones go) or removed (value None); new names come last."""
+    out = list(headers)
+    for name, value in override.items():
+        lname = name.lower()
+        at = next((i for i, (k, _) in enumerate(out) if k.lower() == lname), len(out))
+        out = [kv for i, kv in enumerate(out) if i < at or kv[0].lower() != lname]
+        if value is not None:
+            out.insert(at, (name, str(value)))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -303,8 +318,7 @@ def match_route(method, segs):
             if segs[4] == "trace" and get:
                 return ("trace", args)
             if segs[4] in ACTIONS and method == "POST":
-                args["action"] = segs[4]
-                return ("action", args)
+                return (segs[4], args)
         return None
     if segs[2] == "pipelines" and n >= 4:
         args["pipeline_id"] = segs[3]
@@ -524,153 +538,253 @@ def api_response(st, method, raw_sub, pairs, hdrs, body, ctx):
     name, args = route
     with st.lock:
         try:
-            return _api(st, m, name, args, pairs, hdrs, body, ctx)
+            return answer(Call(st, m, args, pairs, hdrs, body, ctx), ROUTES[name])
         except BadRequest as e:
             return e.resp
 
 
-def _api(st, m, name, args, pairs, hdrs, body, ctx):
-    store = st.store
-    base = st.base_url()
-    off = st.utc_offset()
-    kind, tok = identify(store, hdrs, pairs)
+class Call:
+    """One API request on its way through the checks, and what they found."""
 
-    # ---- job-token-only routes ----
-    if name in ("job", "allowed_agents"):
-        if kind == "user":
-            return jresp(404, MSG_NOT_FOUND)
-        if kind == "expired":
-            return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
-        if kind == "job":
-            job = store.job_for_token(tok)
-            if job is not None:
-                if name == "job":
-                    return jresp(200, store.render(job, base, off))
-                return jresp(200, store.allowed_agents(job, base, off))
-        return jresp(401, MSG_401)
+    def __init__(self, st, method, args, pairs, hdrs, body, ctx):
+        self.st = st
+        self.store = st.store
+        self.method = method
+        self.args = args
+        self.pairs = pairs
+        self.hdrs = hdrs
+        self.body = body
+        self.ctx = ctx
+        self.base = st.base_url()
+        self.off = st.utc_offset()
+        self.token_job = self.project = self.pipeline = self.job = None
+        self.job_id = self.pipeline_id = self.scopes = self.include_retried = self.variables = None
 
-    # ---- authentication ----
-    token_job = None
+    def render(self, job):
+        return self.store.render(job, self.base, self.off)
+
+
+class Route:
+    """who: "job" (a job token only), "user" (a personal or OAuth token) or "any";
+    checks: the parameter checks, run before the project is looked up (like Grape);
+    needs: None, or what is looked up before answer runs (project, pipeline, job, job_or_bridge)."""
+
+    def __init__(self, who, answer, checks=(), needs=None):
+        self.who = who
+        self.answer = answer
+        self.checks = checks
+        self.needs = needs
+
+
+def answer(c, route):
+    """The checks in GitLab's order: authentication, parameters, project, then what the route needs."""
+    kind, tok = identify(c.store, c.hdrs, c.pairs)
+    if route.who == "job":
+        return job_token_answer(c, route, kind, tok)
+    refused = authenticate(c, route, kind, tok)
+    if refused is not None:
+        return refused
+    for check in route.checks:
+        check(c)
+    if route.needs is None:
+        return route.answer(c)
+    refused = find_project(c) or LOOKUPS[route.needs](c)
+    return refused or route.answer(c)
+
+
+def expired_401():
+    return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
+
+
+def job_token_answer(c, route, kind, tok):
+    if kind == "user":
+        return jresp(404, MSG_NOT_FOUND)
+    if kind == "expired":
+        return expired_401()
+    if kind == "job":
+        c.token_job = c.store.job_for_token(tok)
+        if c.token_job is not None:
+            return route.answer(c)
+    return jresp(401, MSG_401)
+
+
+def authenticate(c, route, kind, tok):
+    """None when the token may call the route, else the refusal."""
     if kind in ("none", "invalid"):
         return jresp(401, MSG_401)
     if kind == "expired":
-        return jresp(401, MSG_EXPIRED, [("WWW-Authenticate", _www_auth_expired())])
+        return expired_401()
     if kind == "job":
-        token_job = store.job_for_token(tok)
-        if token_job is None:
+        c.token_job = c.store.job_for_token(tok)
+        if c.token_job is None or route.who == "user":
             return jresp(401, MSG_401)
-        if name in ("user", "version"):
-            return jresp(401, MSG_401)
-    if kind == "user" and tok == "read" and m == "POST":
+    if kind == "user" and tok == "read" and c.method == "POST":
         return jresp(403, MSG_SCOPE, [("WWW-Authenticate",
                                        'Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", '
                                        'error_description="The request requires higher privileges than '
                                        'provided by the access token.", scope="api"')])
+    return None
 
-    if name == "user":
-        return jresp(200, model.current_user_json(base))
-    if name == "version":
-        return jresp(200, {"version": "17.5.3-ee", "revision": "12030cf4",
-                           "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
-                                   "version": None},
-                           "enterprise": True})
 
-    # ---- parameter validation (before the project is looked up, like Grape) ----
-    job_id = pipeline_id = None
-    if "job_id" in args:
-        s = unquote(args["job_id"])
+# ---- parameter checks (they raise BadRequest) ----
+
+def int_arg(key):
+    def check(c):
+        s = unquote(c.args[key])
         if not INT_RE.match(s):
-            raise bad("job_id is invalid")
-        job_id = int(s)
-    if "pipeline_id" in args:
-        s = unquote(args["pipeline_id"])
-        if not INT_RE.match(s):
-            raise bad("pipeline_id is invalid")
-        pipeline_id = int(s)
-    scopes = include_retried = None
-    if name in ("jobs", "pipeline_jobs", "pipeline_bridges"):
-        scopes = scope_param(pairs, bool(st.config.get("legacy_scopes")))
-        if name == "pipeline_jobs":
-            include_retried = bool_param(pairs, "include_retried")
-        page_param(pairs)
-        clamp_per_page(pairs)
-    variables = None
-    if name == "action" and args["action"] == "play":
-        variables = parse_play_variables(hdrs, body, pairs)
+            raise bad("%s is invalid" % key)
+        setattr(c, key, int(s))
+    return check
 
-    # ---- project ----
-    proj = store.find_project(unquote(args["id"]))
+
+check_job_id = int_arg("job_id")
+check_pipeline_id = int_arg("pipeline_id")
+
+
+def check_scope(c):
+    c.scopes = scope_param(c.pairs, bool(c.st.config.get("legacy_scopes")))
+
+
+def check_include_retried(c):
+    c.include_retried = bool_param(c.pairs, "include_retried")
+
+
+def check_pages(c):
+    page_param(c.pairs)
+    clamp_per_page(c.pairs)
+
+
+def check_variables(c):
+    c.variables = parse_play_variables(c.hdrs, c.body, c.pairs)
+
+
+# ---- look-ups (None when found, else the refusal) ----
+
+def find_project(c):
+    proj = c.store.find_project(unquote(c.args["id"]))
     if proj is None:
         return jresp(404, MSG_PROJECT_404)
     if proj.moved_to is not None:
-        if m == "GET":
-            segs = ctx["sub"][1:].split("/")
-            segs[1] = str(proj.moved_to)
-            loc = ctx["base"] + ctx["prefix"] + API + "/" + "/".join(segs)
-            if ctx["query"]:
-                loc += "?" + ctx["query"]
-            return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
-        return jresp(405, MSG_405)
-    if token_job is not None and proj.id != token_job.project_id:
+        if c.method != "GET":
+            return jresp(405, MSG_405)
+        ctx = c.ctx
+        segs = ctx["sub"][1:].split("/")
+        segs[1] = str(proj.moved_to)
+        loc = ctx["base"] + ctx["prefix"] + API + "/" + "/".join(segs)
+        if ctx["query"]:
+            loc += "?" + ctx["query"]
+        return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
+    if c.token_job is not None and proj.id != c.token_job.project_id:
         return jresp(404, MSG_PROJECT_404)
-    if token_job is not None and m == "POST":
+    if c.token_job is not None and c.method == "POST":
         return jresp(403, MSG_403)
+    c.project = proj
+    return None
 
-    if name == "project":
-        return jresp(200, store.render_project(proj, base))
 
-    if name == "jobs":
-        return list_project_jobs(st, proj, pairs, scopes, ctx, base, off)
-
-    if name in ("pipeline", "pipeline_jobs", "pipeline_bridges"):
-        pl = store.pipelines.get(pipeline_id)
-        if pl is None or pl.project_id != proj.id:
-            return jresp(404, MSG_NOT_FOUND_LC)
-        if name == "pipeline":
-            return jresp(200, store.render_pipeline(pl, base, off))
-        want = "build" if name == "pipeline_jobs" else "bridge"
-        items = [j for j in store.pipeline_jobs(pl.id)
-                 if j.kind == want and (include_retried or not j.retried)
-                 and (scopes is None or j.status in scopes)]
-        route_params = {"id": unquote(args["id"]), "pipeline_id": str(pipeline_id)}
-        if name == "pipeline_jobs":
-            route_params["include_retried"] = "true" if include_retried else "false"
-        return offset_list(st, items, pairs, ctx, route_params, True, base, off)
-
-    # ---- single job routes ----
-    job = store.jobs.get(job_id)
-    allow_bridge = name == "action" and args.get("action") == "play"
-    if job is None or job.project_id != proj.id or (job.kind == "bridge" and not allow_bridge):
+def find_pipeline(c):
+    pl = c.store.pipelines.get(c.pipeline_id)
+    if pl is None or pl.project_id != c.project.id:
         return jresp(404, MSG_NOT_FOUND_LC)
+    c.pipeline = pl
+    return None
 
-    if name == "job_get":
-        store.on_get(job)
-        return jresp(200, store.render(job, base, off))
-    if name == "trace":
-        if job.trace_forbidden:
-            return jresp(403, MSG_403)
-        return Resp(200, job.log, "text/plain; charset=utf-8")
 
-    action = args["action"]
-    if action == "cancel":
-        store.cancel(job, bool(st.config.get("cancel_to_canceling")))
-        return jresp(201, store.render(job, base, off))
-    if action == "retry":
-        if not store.retryable(job):
-            return jresp(403, {"message": forbidden_msg(st, "Job is not retryable")})
-        new = store.retry(job)
-        return jresp(201, store.render(new, base, off))
-    if action == "erase":
-        if not store.erasable(job):
-            return jresp(403, {"message": forbidden_msg(st, "Job is not erasable!")})
-        store.erase(job)
-        return jresp(201, store.render(job, base, off))
-    if action == "play":
-        if job.status != "manual":
-            return jresp(400, {"message": "400 Bad request - Unplayable Job"})
-        store.play(job, variables)
-        return jresp(200, store.render(job, base, off))
-    return jresp(404, MSG_ROUTE_404)
+def find_job(c, allow_bridge=False):
+    job = c.store.jobs.get(c.job_id)
+    if job is None or job.project_id != c.project.id or (job.kind == "bridge" and not allow_bridge):
+        return jresp(404, MSG_NOT_FOUND_LC)
+    c.job = job
+    return None
+
+
+LOOKUPS = {
+    "project": lambda c: None,
+    "pipeline": find_pipeline,
+    "job": find_job,
+    "job_or_bridge": lambda c: find_job(c, allow_bridge=True),
+}
+
+
+# ---- the answers ----
+
+def answer_job(c):
+    return jresp(200, c.render(c.token_job))
+
+
+def answer_allowed_agents(c):
+    return jresp(200, c.store.allowed_agents(c.token_job, c.base, c.off))
+
+
+def answer_user(c):
+    return jresp(200, model.current_user_json(c.base))
+
+
+def answer_version(c):
+    return jresp(200, {"version": "17.5.3-ee", "revision": "12030cf4",
+                       "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
+                               "version": None},
+                       "enterprise": True})
+
+
+def answer_project(c):
+    return jresp(200, c.store.render_project(c.project, c.base))
+
+
+def answer_pipeline(c):
+    return jresp(200, c.store.render_pipeline(c.pipeline, c.base, c.off))
+
+
+def pipeline_list(c, want, route_params):
+    items = [j for j in c.store.pipeline_jobs(c.pipeline.id)
+             if j.kind == want and (c.include_retried or not j.retried)
+             and (c.scopes is None or j.status in c.scopes)]
+    route_params = dict({"id": unquote(c.args["id"]), "pipeline_id": str(c.pipeline_id)}, **route_params)
+    return offset_list(c, items, route_params, True)
+
+
+def answer_pipeline_jobs(c):
+    return pipeline_list(c, "build", {"include_retried": "true" if c.include_retried else "false"})
+
+
+def answer_pipeline_bridges(c):
+    return pipeline_list(c, "bridge", {})
+
+
+def answer_job_get(c):
+    c.store.on_get(c.job)
+    return jresp(200, c.render(c.job))
+
+
+def answer_trace(c):
+    if c.job.trace_forbidden:
+        return jresp(403, MSG_403)
+    return Resp(200, c.job.log, "text/plain; charset=utf-8")
+
+
+def answer_cancel(c):
+    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")))
+    return jresp(201, c.render(c.job))
+
+
+def answer_retry(c):
+    if not c.store.retryable(c.job):
+        return jresp(403, {"message": forbidden_msg(c.st, "Job is not retryable")})
+    return jresp(201, c.render(c.store.retry(c.job)))
+
+
+def answer_erase(c):
+    if not c.store.erasable(c.job):
+        return jresp(403, {"message": forbidden_msg(c.st, "Job is not erasable!")})
+    c.store.erase(c.job)
+    return jresp(201, c.render(c.job))
+
+
+def answer_play(c):
+    if c.job.status != "manual":
+        return jresp(400, {"message": "400 Bad request - Unplayable Job"})
+    c.store.play(c.job, c.variables)
+    return jresp(200, c.render(c.job))
 
 
 def forbidden_msg(st, text):
@@ -683,13 +797,15 @@ def _www_auth_expired():
             'error_description="Token is expired. You can either do re-authorization or token refresh."')
 
 
-def list_project_jobs(st, proj, pairs, scopes, ctx, base, off):
-    store = st.store
-    cfg = st.config
+def list_project_jobs(c):
+    store = c.store
+    cfg = c.st.config
+    pairs = c.pairs
+    ctx = c.ctx
     keyset = last(pairs, "pagination") == "keyset" and cfg.get("keyset") != "ignored"
-    items = store.project_builds(proj.id)
-    if scopes is not None:
-        items = [j for j in items if j.status in scopes]
+    items = store.project_builds(c.project.id)
+    if c.scopes is not None:
+        items = [j for j in items if j.status in c.scopes]
     route_params = {"id": unquote(ctx["sub"][1:].split("/")[1])}
     if keyset:
         if cfg.get("keyset") == "refused":
@@ -714,23 +830,44 @@ def list_project_jobs(st, proj, pairs, scopes, ctx, base, off):
             q = link_query(pairs, route_params, {"per_page": per, "cursor": encode_cursor(rows[-1].id),
                                                  "pagination": "keyset"})
             headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["raw_path"], q)))
-        return jresp(200, [store.render(j, base, off) for j in rows], headers)
+        return jresp(200, [c.render(j) for j in rows], headers)
     limit = int(cfg.get("offset_limit") or 0)
     if limit > 0 and page_param(pairs) * clamp_per_page(pairs) > limit:
         return jresp(405, {"error": "Offset pagination has a maximum allowed offset of %d for requests that "
                                     "return objects of type Ci::Build. Remaining records can be retrieved "
                                     "using keyset pagination." % limit})
-    return offset_list(st, items, pairs, ctx, route_params, bool(cfg.get("list_totals")), base, off)
+    return offset_list(c, items, route_params, bool(cfg.get("list_totals")))
 
 
-def offset_list(st, items, pairs, ctx, route_params, totals, base, off):
-    page = page_param(pairs)
-    per = clamp_per_page(pairs)
+def offset_list(c, items, route_params, totals):
+    page = page_param(c.pairs)
+    per = clamp_per_page(c.pairs)
     start = (page - 1) * per
     rows = items[start:start + per]
     has_next = len(items) > start + per
-    headers = offset_headers(ctx, pairs, route_params, page, per, len(items), has_next, totals)
-    return jresp(200, [st.store.render(j, base, off) for j in rows], headers)
+    headers = offset_headers(c.ctx, c.pairs, route_params, page, per, len(items), has_next, totals)
+    return jresp(200, [c.render(j) for j in rows], headers)
+
+
+ROUTES = {
+    "job": Route("job", answer_job),
+    "allowed_agents": Route("job", answer_allowed_agents),
+    "user": Route("user", answer_user),
+    "version": Route("user", answer_version),
+    "project": Route("any", answer_project, needs="project"),
+    "jobs": Route("any", list_project_jobs, (check_scope, check_pages), "project"),
+    "pipeline": Route("any", answer_pipeline, (check_pipeline_id,), "pipeline"),
+    "pipeline_jobs": Route("any", answer_pipeline_jobs,
+                           (check_pipeline_id, check_scope, check_include_retried, check_pages), "pipeline"),
+    "pipeline_bridges": Route("any", answer_pipeline_bridges, (check_pipeline_id, check_scope, check_pages),
+                              "pipeline"),
+    "job_get": Route("any", answer_job_get, (check_job_id,), "job"),
+    "trace": Route("any", answer_trace, (check_job_id,), "job"),
+    "cancel": Route("any", answer_cancel, (check_job_id,), "job"),
+    "retry": Route("any", answer_retry, (check_job_id,), "job"),
+    "erase": Route("any", answer_erase, (check_job_id,), "job"),
+    "play": Route("any", answer_play, (check_job_id, check_variables), "job_or_bridge"),
+}
 
 
 # --------------------------------------------------------------------------
@@ -775,9 +912,23 @@ FAULT_DEFAULTS = {
     "deep_json": {"depth": 100000},
     "drip": {"delay": 0.05, "chunk": 16},
     "huge_headers": {"size": 65536, "line": 1000},
-    "big_body": {"size": 10 * 1024 * 1024},
+    "bad_json": {"status": 200},
+    "not_json": {"status": 200},
+    "big_body": {"size": 10 * 1024 * 1024, "status": 200},
     "redirect": {"status": 302},
 }
+
+
+def check_fault_headers(headers):
+    if not isinstance(headers, dict):
+        raise ValueError("headers must be an object")
+    for k, v in headers.items():
+        if not k or any(c in k for c in ":\r\n"):
+            raise ValueError("header name %r is not a header name" % k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
+            raise ValueError("header %s: the value must be a string, a number or null" % k)
+        if isinstance(v, str) and ("\r" in v or "\n" in v):
+            raise ValueError("header %s: the value must be one line" % k)
 
 
 def build_fault(spec):
@@ -798,10 +949,12 @@ def build_fault(spec):
         f["_re"] = re.compile(f["path"])
     except re.error as e:
         raise ValueError("bad path regex: %s" % e)
-    if "headers" in f and not isinstance(f["headers"], dict):
-        raise ValueError("headers must be an object")
-    if kind == "redirect" and "location" not in f and f.get("to") not in ("self", "second"):
-        raise ValueError("redirect needs location (absolute URL) or to: self|second")
+    check_fault_headers(f.get("headers", {}))
+    if kind == "headers" and not f.get("headers"):
+        raise ValueError("kind headers needs headers: {\"Name\": \"value\" or null, ...}")
+    if kind == "redirect":
+        if f.get("to") not in ("self", "second") and not isinstance(f.get("location"), str):
+            raise ValueError("redirect needs location (a string, sent as given) or to: self|second")
     for k in ("delay",):
         if k in f and (not isinstance(f[k], (int, float)) or f[k] < 0):
             raise ValueError("%s must be a non-negative number" % k)
@@ -825,6 +978,7 @@ class Handler(BaseHTTPRequestHandler):
         BaseHTTPRequestHandler.setup(self)
         self.conn_id = getattr(_local, "conn_id", 0)
         self._dead = False
+        self.header_override = None
 
     def handle(self):
         try:
@@ -853,17 +1007,21 @@ class Handler(BaseHTTPRequestHandler):
     # ---- low-level output ---------------------------------------------
 
     def head_bytes(self, status, headers, length, reason=None):
-        lines = ["HTTP/1.1 %d %s" % (status, reason or reason_of(status)),
-                 "Server: nginx",
-                 "Date: " + email.utils.formatdate(usegmt=True)]
-        for k, v in headers:
-            lines.append("%s: %s" % (k, v))
+        override = self.header_override
+        if override and any(k.lower() in FRAMING_HEADERS for k in override):
+            # the framing may now lie: closing the connection is the only end the client can trust
+            self.close_connection = True
+        hs = [("Server", "nginx"), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
         if length is not None:
-            lines.append("Content-Length: %d" % length)
+            hs.append(("Content-Length", str(length)))
         if self.close_connection:
-            lines.append("Connection: close")
+            hs.append(("Connection", "close"))
         elif self.request_version == "HTTP/1.0":
-            lines.append("Connection: keep-alive")
+            hs.append(("Connection", "keep-alive"))
+        if override:
+            hs = override_headers(hs, override)
+        lines = ["HTTP/1.1 %d %s" % (status, reason or reason_of(status))]
+        lines += ["%s: %s" % kv for kv in hs]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
     def resp_headers(self, resp, api=True):
@@ -955,6 +1113,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- dispatch ------------------------------------------------------
 
     def dispatch(self):
+        self.header_override = None
         try:
             try:
                 body = self.read_body()
@@ -1034,7 +1193,7 @@ class Handler(BaseHTTPRequestHandler):
             return api_response(st, method, raw_sub, pairs, hdrs, body, ctx)
 
         if fault:
-            self.apply_fault(fault, entry, real, raw_path, query)
+            self.apply_fault(fault, entry, real)
             return
         if rl is not None and rl[0]:
             resp = Resp(429, b"Retry later\n", "text/plain", rl[1])
@@ -1048,236 +1207,327 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- faults --------------------------------------------------------
 
-    def apply_fault(self, f, entry, real, raw_path, query):
-        kind = f["kind"]
+    def apply_fault(self, f, entry, real):
+        resp = real() if f["kind"] in FAULTS_NEEDING_REAL or f.get("apply") else None
+        self.header_override = f.get("headers")
+        FAULT_ANSWERS[f["kind"]](self, f, resp, entry)
+
+    def record_status(self, entry, status):
+        with self.server.state.lock:
+            entry["status"] = status
+
+    def send(self, entry, resp, api=True):
+        self.record_status(entry, resp.status)
+        self.emit(resp, api)
+
+    def fault_status(self, f, resp, entry):
+        status = int(f.get("status", 500))
+        body = f.get("body")
+        if body is None:
+            body = jdump(MSG_429_ENDPOINT if status == 429 else {"message": "%d %s" % (status, reason_of(status))})
+        elif not isinstance(body, str):
+            body = jdump(body)
+        else:
+            body = body.encode("utf-8")
+        self.send(entry, Resp(status, body))
+
+    def fault_html(self, f, resp, entry):
+        status = int(f.get("status", 502))
+        phrase = "%d %s" % (status, reason_of(status))
+        page = ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"
+                "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (phrase, phrase))
+        self.send(entry, Resp(status, f.get("body", page).encode("utf-8"), "text/html"), api=False)
+
+    def fault_reset(self, f, resp, entry):
+        self.rst()
+
+    def fault_reset_mid_body(self, f, resp, entry):
+        self.record_status(entry, resp.status)
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
+        cut = int(f.get("bytes", len(resp.body) // 2))
+        self.wfile.write(head + resp.body[:cut])
+        time.sleep(0.05)
+        self.rst()
+
+    def fault_stall(self, f, resp, entry):
         st = self.server.state
-        resp = None
-        if kind in FAULTS_NEEDING_REAL or f.get("apply"):
-            resp = real()
-        extra = [(str(k), str(v)) for k, v in (f.get("headers") or {}).items()]
+        self.close_connection = True
+        deadline = time.time() + float(f.get("delay", 30))
+        while time.time() < deadline and not st.stop.is_set():
+            time.sleep(min(0.1, max(0.0, deadline - time.time())))
 
-        def set_status(s):
-            with st.lock:
-                entry["status"] = s
+    def fault_truncate(self, f, resp, entry):
+        self.close_connection = True
+        self.record_status(entry, resp.status)
+        body = resp.body
+        cut = int(f.get("bytes", len(body) // 2))
+        if cut >= len(body) and body:
+            cut = len(body) - 1
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
+        self.wfile.write(head + body[:cut])
 
-        if kind == "status":
-            status = int(f.get("status", 500))
-            body = f.get("body")
-            if body is None:
-                body = jdump(MSG_429_ENDPOINT if status == 429 else {"message": "%d %s" % (status, reason_of(status))})
-            elif not isinstance(body, str):
-                body = jdump(body)
-            else:
-                body = body.encode("utf-8")
-            ctype = next((v for k, v in extra if k.lower() == "content-type"), "application/json")
-            extra = [(k, v) for k, v in extra if k.lower() != "content-type"]
-            set_status(status)
-            self.emit(Resp(status, body, ctype, extra))
-        elif kind == "html":
-            status = int(f.get("status", 502))
-            phrase = "%d %s" % (status, reason_of(status))
-            page = ("<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n"
-                    "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (phrase, phrase))
-            body = f.get("body", page).encode("utf-8")
-            set_status(status)
-            self.emit(Resp(status, body, "text/html", extra), api=False)
-        elif kind == "reset":
-            self.rst()
-        elif kind == "reset_mid_body":
-            set_status(resp.status)
-            head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
-            cut = int(f.get("bytes", len(resp.body) // 2))
-            self.wfile.write(head + resp.body[:cut])
-            time.sleep(0.05)
-            self.rst()
-        elif kind == "stall":
-            self.close_connection = True
-            deadline = time.time() + float(f.get("delay", 30))
-            while time.time() < deadline and not st.stop.is_set():
-                time.sleep(min(0.1, max(0.0, deadline - time.time())))
-        elif kind == "truncate":
-            self.close_connection = True
-            set_status(resp.status)
-            body = resp.body
-            cut = int(f.get("bytes", len(body) // 2))
-            if cut >= len(body) and body:
-                cut = len(body) - 1
-            head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
-            self.wfile.write(head + body[:cut])
-        elif kind == "bad_json":
-            set_status(200)
-            self.emit(Resp(200, f.get("body", '[{"id":1001,"name":"compile","status":').encode("utf-8"),
-                           "application/json", extra))
-        elif kind == "not_json":
-            set_status(200)
-            body = f.get("body", "<!DOCTYPE html>\n<html><head><title>Sign in \u00b7 GitLab</title></head>"
-                                 "<body><h1>Sign in</h1></body></html>\n")
-            self.emit(Resp(200, body.encode("utf-8"), "text/html; charset=utf-8", extra))
-        elif kind == "deep_json":
-            depth = int(f.get("depth", 100000))
-            set_status(200)
-            self.emit(Resp(200, b"[" * depth + b"]" * depth, "application/json", extra))
-        elif kind == "drip":
-            set_status(resp.status)
-            data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
-                (b"" if self.command == "HEAD" else resp.body)
-            chunk = max(1, int(f.get("chunk", 16)))
-            delay = float(f.get("delay", 0.05))
-            for i in range(0, len(data), chunk):
-                if i:
-                    time.sleep(delay)
-                self.wfile.write(data[i:i + chunk])
-        elif kind == "huge_headers":
-            set_status(resp.status)
-            size = int(f.get("size", 65536))
-            line = max(20, int(f.get("line", 1000)))
-            n = 0
-            total = 0
-            while total < size:
-                name = "X-Padding-%05d" % n
-                vlen = max(1, min(line - len(name) - 4, size - total - len(name) - 4))
-                resp.headers.append((name, "x" * vlen))
-                total += len(name) + 4 + vlen
-                n += 1
-            self.emit(resp)
-        elif kind == "big_body":
-            size = max(2, int(f.get("size", 10 * 1024 * 1024)))
-            set_status(200)
-            hs = self.resp_headers(Resp(200, b"", "application/json", extra))
-            self.wfile.write(self.head_bytes(200, hs, size))
-            if self.command != "HEAD":
-                inner = size - 2
-                self.wfile.write(b"[")
-                block = b"1," * 32768
-                left = inner
-                # items "1," ... then a final "1" or "11" so the array stays valid JSON
-                tail = b"1" if inner % 2 == 1 else b"11" if inner else b""
-                left -= len(tail)
-                while left > 0:
-                    piece = block[:left]
-                    self.wfile.write(piece)
-                    left -= len(piece)
-                self.wfile.write(tail + b"]")
-        elif kind == "redirect":
-            status = int(f.get("status", 302))
-            if f.get("to") in ("self", "second"):
-                origin = st.urls["primary" if f["to"] == "self" else "secondary"]
-                loc = origin + raw_path + ("?" + query if query else "")
-            else:
-                loc = str(f["location"])
-            set_status(status)
-            body = ('<html><body>You are being <a href="%s">redirected</a>.</body></html>' % loc).encode()
-            self.emit(Resp(status, body, "text/html; charset=utf-8", [("Location", loc)] + extra))
+    def fault_bad_json(self, f, resp, entry):
+        body = f.get("body", '[{"id":1001,"name":"compile","status":')
+        self.send(entry, Resp(int(f.get("status", 200)), body.encode("utf-8")))
+
+    def fault_not_json(self, f, resp, entry):
+        body = f.get("body", "<!DOCTYPE html>\n<html><head><title>Sign in \u00b7 GitLab</title></head>"
+                             "<body><h1>Sign in</h1></body></html>\n")
+        self.send(entry, Resp(int(f.get("status", 200)), body.encode("utf-8"), "text/html; charset=utf-8"))
+
+    def fault_deep_json(self, f, resp, entry):
+        depth = int(f.get("depth", 100000))
+        self.send(entry, Resp(200, b"[" * depth + b"]" * depth))
+
+    def fault_drip(self, f, resp, entry):
+        self.record_status(entry, resp.status)
+        data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
+            (b"" if self.command == "HEAD" else resp.body)
+        chunk = max(1, int(f.get("chunk", 16)))
+        delay = float(f.get("delay", 0.05))
+        for i in range(0, len(data), chunk):
+            if i:
+                time.sleep(delay)
+            self.wfile.write(data[i:i + chunk])
+
+    def fault_huge_headers(self, f, resp, entry):
+        size = int(f.get("size", 65536))
+        line = max(20, int(f.get("line", 1000)))
+        n = 0
+        total = 0
+        while total < size:
+            name = "X-Padding-%05d" % n
+            vlen = max(1, min(line - len(name) - 4, size - total - len(name) - 4))
+            resp.headers.append((name, "x" * vlen))
+            total += len(name) + 4 + vlen
+            n += 1
+        self.send(entry, resp)
+
+    def fault_big_body(self, f, resp, entry):
+        size = max(2, int(f.get("size", 10 * 1024 * 1024)))
+        status = int(f.get("status", 200))
+        self.record_status(entry, status)
+        self.wfile.write(self.head_bytes(status, self.resp_headers(Resp(status)), size))
+        if self.command == "HEAD":
+            return
+        inner = size - 2
+        self.wfile.write(b"[")
+        block = b"1," * 32768
+        left = inner
+        # items "1," ... then a final "1" or "11" so the array stays valid JSON
+        tail = b"1" if inner % 2 == 1 else b"11" if inner else b""
+        left -= len(tail)
+        while left > 0:
+            piece = block[:left]
+            self.wfile.write(piece)
+            left -= len(piece)
+        self.wfile.write(tail + b"]")
+
+    def fault_headers(self, f, resp, entry):
+        self.send(entry, resp)
+
+    def fault_redirect(self, f, resp, entry):
+        status = int(f.get("status", 302))
+        if f.get("to") in ("self", "second"):
+            origin = self.server.state.urls["primary" if f["to"] == "self" else "secondary"]
+            loc = origin + entry["path"] + ("?" + entry["query"] if entry["query"] else "")
+        else:
+            loc = str(f["location"])
+        body = ('<html><body>You are being <a href="%s">redirected</a>.</body></html>' % loc).encode()
+        self.send(entry, Resp(status, body, "text/html; charset=utf-8", [("Location", loc)]))
 
     # ---- control -------------------------------------------------------
 
     def control(self, raw_path, query, body):
-        st = self.server.state
-        method = self.command
         parts = raw_path.split("/")[2:]
-
-        def ok(obj, status=200):
-            self.emit(jresp(status, obj), api=False)
-
-        def fail(msg, status=400):
-            self.emit(jresp(status, {"error": msg}), api=False)
-
         try:
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
-            return fail("invalid JSON body: %s" % e)
-
-        if parts == ["reset"] and method == "POST":
-            st.reset()
-            return ok({})
-        if parts == ["ping"]:
-            return ok({})
-        if parts == ["shutdown"] and method == "POST":
-            self.close_connection = True
-            ok({})
-            st.stop.set()
-            return
-        if parts == ["requests"]:
-            if method == "GET":
-                with st.lock:
-                    payload = jdump(st.requests)
-                return self.emit(Resp(200, payload), api=False)
-            if method == "DELETE":
-                with st.lock:
-                    st.requests = []
-                return ok({})
-        if parts == ["stats"] and method == "GET":
-            with st.lock:
-                return ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
-                           "requests": st.api_requests})
-        if parts == ["config"]:
-            if method == "GET":
-                with st.lock:
-                    return ok(st.config)
-            if method == "POST":
-                err = validate_config(data)
-                if err:
-                    return fail(err)
-                with st.lock:
-                    st.config.update(data)
-                    if "rate_limit" in data:
-                        st.rl_start = None
-                        st.rl_observed = 0
-                    return ok(st.config)
-        if parts == ["faults"]:
-            if method == "GET":
-                with st.lock:
-                    return ok(st.public_faults())
-            if method == "DELETE":
-                with st.lock:
-                    st.faults = []
-                return ok([])
-            if method == "POST":
-                specs = data if isinstance(data, list) else [data]
-                try:
-                    built = [build_fault(s) for s in specs]
-                except (ValueError, TypeError) as e:
-                    return fail(str(e))
-                with st.lock:
-                    st.faults.extend(built)
-                    return ok(st.public_faults())
+            return self.control_fail("invalid JSON body: %s" % e)
         if len(parts) in (2, 3) and parts[0] == "jobs":
-            if not parts[1].isdigit():
-                return fail("job id must be an integer")
-            with st.lock:
-                job = st.store.jobs.get(int(parts[1]))
-                if job is None:
-                    return fail("no job %s" % parts[1], 404)
-                base = st.base_url()
-                if len(parts) == 2 and method == "GET":
-                    return ok(st.store.internal_view(job, base))
-                if len(parts) == 2 and method == "POST":
-                    err = model.validate_step(data, "mutation")
-                    if err:
-                        return fail(err)
-                    st.store.apply_step(job, data)
-                    return ok(st.store.render(job, base, st.utc_offset()))
-                if len(parts) == 3 and parts[2] == "script" and method == "POST":
-                    if not isinstance(data, dict) or set(data) - {"steps", "retries"}:
-                        return fail("script must be {\"steps\": [...], \"retries\": [[...], ...]}")
-                    steps = data.get("steps", [])
-                    retries = data.get("retries", [])
-                    if not isinstance(steps, list) or not isinstance(retries, list):
-                        return fail("steps and retries must be arrays")
-                    for i, s in enumerate(steps):
-                        err = model.validate_step(s, "steps[%d]" % i)
-                        if err:
-                            return fail(err)
-                    for k, r in enumerate(retries):
-                        if not isinstance(r, list):
-                            return fail("retries[%d] must be an array of steps" % k)
-                        for i, s in enumerate(r):
-                            err = model.validate_step(s, "retries[%d][%d]" % (k, i))
-                            if err:
-                                return fail(err)
-                    st.store.set_script(job, steps, retries)
-                    return ok({"job_id": job.id, "steps": len(steps), "retries": len(retries)})
-        return fail("unknown control route %s %s" % (method, raw_path), 404)
+            return self.control_job(parts, data, raw_path)
+        path = "/".join(parts)
+        verb = CONTROL_VERBS.get((self.command, path)) or CONTROL_VERBS.get(("*", path))
+        if verb is None:
+            return self.control_unknown(raw_path)
+        return verb(self, data)
+
+    def control_job(self, parts, data, raw_path):
+        st = self.server.state
+        if not parts[1].isdigit():
+            return self.control_fail("job id must be an integer")
+        verb = JOB_CONTROL_VERBS.get((self.command, "/".join(parts[2:])))
+        with st.lock:
+            job = st.store.jobs.get(int(parts[1]))
+            if job is None:
+                return self.control_fail("no job %s" % parts[1], 404)
+            if verb is not None:
+                return verb(self, job, data)
+        return self.control_unknown(raw_path)
+
+    def control_ok(self, obj, status=200):
+        self.emit(jresp(status, obj), api=False)
+
+    def control_fail(self, msg, status=400):
+        self.emit(jresp(status, {"error": msg}), api=False)
+
+    def control_unknown(self, raw_path):
+        self.control_fail("unknown control route %s %s" % (self.command, raw_path), 404)
+
+    def ctl_reset(self, data):
+        self.server.state.reset()
+        self.control_ok({})
+
+    def ctl_ping(self, data):
+        self.control_ok({})
+
+    def ctl_shutdown(self, data):
+        self.close_connection = True
+        self.control_ok({})
+        # only once the answer is out: the process exits soon after
+        self.server.state.stop.set()
+
+    def ctl_requests(self, data):
+        st = self.server.state
+        with st.lock:
+            payload = jdump(st.requests)
+        self.emit(Resp(200, payload), api=False)
+
+    def ctl_clear_requests(self, data):
+        st = self.server.state
+        with st.lock:
+            st.requests = []
+        self.control_ok({})
+
+    def ctl_stats(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
+                             "requests": st.api_requests})
+
+    def ctl_config(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok(st.config)
+
+    def ctl_set_config(self, data):
+        st = self.server.state
+        err = validate_config(data)
+        if err:
+            return self.control_fail(err)
+        with st.lock:
+            st.config.update(data)
+            if "rate_limit" in data:
+                st.rl_start = None
+                st.rl_observed = 0
+            self.control_ok(st.config)
+
+    def ctl_faults(self, data):
+        st = self.server.state
+        with st.lock:
+            self.control_ok(st.public_faults())
+
+    def ctl_clear_faults(self, data):
+        st = self.server.state
+        with st.lock:
+            st.faults = []
+        self.control_ok([])
+
+    def ctl_add_faults(self, data):
+        st = self.server.state
+        specs = data if isinstance(data, list) else [data]
+        try:
+            built = [build_fault(s) for s in specs]
+        except (ValueError, TypeError) as e:
+            return self.control_fail(str(e))
+        with st.lock:
+            st.faults.extend(built)
+            self.control_ok(st.public_faults())
+
+    # the job verbs run with the state locked
+
+    def ctl_job(self, job, data):
+        self.control_ok(self.server.state.store.internal_view(job, self.server.state.base_url()))
+
+    def ctl_mutate_job(self, job, data):
+        st = self.server.state
+        err = model.validate_step(data, "mutation")
+        if err:
+            return self.control_fail(err)
+        st.store.apply_step(job, data)
+        self.control_ok(st.store.render(job, st.base_url(), st.utc_offset()))
+
+    def ctl_script_job(self, job, data):
+        err = script_error(data)
+        if err:
+            return self.control_fail(err)
+        steps = data.get("steps", [])
+        retries = data.get("retries", [])
+        self.server.state.store.set_script(job, steps, retries)
+        self.control_ok({"job_id": job.id, "steps": len(steps), "retries": len(retries)})
+
+
+def script_error(data):
+    """None when data is a valid job script, else what is wrong with it."""
+    if not isinstance(data, dict) or set(data) - {"steps", "retries"}:
+        return "script must be {\"steps\": [...], \"retries\": [[...], ...]}"
+    steps = data.get("steps", [])
+    retries = data.get("retries", [])
+    if not isinstance(steps, list) or not isinstance(retries, list):
+        return "steps and retries must be arrays"
+    for i, s in enumerate(steps):
+        err = model.validate_step(s, "steps[%d]" % i)
+        if err:
+            return err
+    for k, r in enumerate(retries):
+        if not isinstance(r, list):
+            return "retries[%d] must be an array of steps" % k
+        for i, s in enumerate(r):
+            err = model.validate_step(s, "retries[%d][%d]" % (k, i))
+            if err:
+                return err
+    return None
+
+
+# (method, path under /__control/) -> the Handler method that answers; "*": any method
+CONTROL_VERBS = {
+    ("POST", "reset"): Handler.ctl_reset,
+    ("*", "ping"): Handler.ctl_ping,
+    ("POST", "shutdown"): Handler.ctl_shutdown,
+    ("GET", "requests"): Handler.ctl_requests,
+    ("DELETE", "requests"): Handler.ctl_clear_requests,
+    ("GET", "stats"): Handler.ctl_stats,
+    ("GET", "config"): Handler.ctl_config,
+    ("POST", "config"): Handler.ctl_set_config,
+    ("GET", "faults"): Handler.ctl_faults,
+    ("DELETE", "faults"): Handler.ctl_clear_faults,
+    ("POST", "faults"): Handler.ctl_add_faults,
+}
+# (method, what follows /__control/jobs/<id>) -> the Handler method that answers
+JOB_CONTROL_VERBS = {
+    ("GET", ""): Handler.ctl_job,
+    ("POST", ""): Handler.ctl_mutate_job,
+    ("POST", "script"): Handler.ctl_script_job,
+}
+
+# kind -> the Handler method that answers with that fault
+FAULT_ANSWERS = {
+    "status": Handler.fault_status,
+    "html": Handler.fault_html,
+    "reset": Handler.fault_reset,
+    "reset_mid_body": Handler.fault_reset_mid_body,
+    "stall": Handler.fault_stall,
+    "truncate": Handler.fault_truncate,
+    "bad_json": Handler.fault_bad_json,
+    "not_json": Handler.fault_not_json,
+    "deep_json": Handler.fault_deep_json,
+    "drip": Handler.fault_drip,
+    "huge_headers": Handler.fault_huge_headers,
+    "big_body": Handler.fault_big_body,
+    "redirect": Handler.fault_redirect,
+    "headers": Handler.fault_headers,
+}
+assert set(FAULT_ANSWERS) == set(FAULT_KINDS)
 
 
 class Listener(ThreadingHTTPServer):
