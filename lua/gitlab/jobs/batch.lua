@@ -1,34 +1,28 @@
 --- client:batch(calls [, opts]): many one-request calls over parallel
 -- connections, on top of client:start and client:poll.
+local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
 
 local M = {}
 
-local OPTIONS = { concurrency = true }
+local OPTIONS = { concurrency = "number" }
 
+-- Raised errors blame batch's caller.
 local function check(calls, opts)
   if type(calls) ~= "table" then
-    error(("bad argument #1 to 'batch' (calls: array of calls expected, got %s)"):format(type(calls)), 3)
+    errors.typeerror("batch", 1, "calls", "array of calls", calls, 3)
   end
   for i = 1, #calls do
     local call = calls[i]
     if type(call) ~= "table" or type(call[1]) ~= "string" then
-      error(("bad argument #1 to 'batch' (calls[%d]: {method, args...} expected)"):format(i), 3)
+      errors.argerror("batch", 1, ("calls[%d]: {method, args...} expected"):format(i), 3)
     end
   end
-  if opts == nil then return 8 end
-  if type(opts) ~= "table" then
-    error(("bad argument #2 to 'batch' (options: table expected, got %s)"):format(type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      error(("bad argument #2 to 'batch' (unknown option '%s')"):format(tostring(k)), 3)
-    end
-  end
+  opts = errors.options("batch", opts, OPTIONS, 2, 3)
   local n = opts.concurrency
   if n == nil then return 8 end
-  if type(n) ~= "number" or n < 1 or n ~= math.floor(n) or n ~= n or n == math.huge then
-    error("bad argument #2 to 'batch' (concurrency: positive integer expected)", 3)
+  if not errors.whole(n, 1) then
+    errors.argerror("batch", 2, "concurrency: positive integer expected", 3)
   end
   return n
 end

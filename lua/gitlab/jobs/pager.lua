@@ -6,6 +6,7 @@
 -- needed. The project job list asks for keyset pagination unless told
 -- otherwise, and falls back to offset pages when the server refuses it (405)
 -- or ignores it (it then answers with offset pages, which are followed as such).
+local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
 
 local M = {}
@@ -13,9 +14,9 @@ local M = {}
 -- method -> position of its options table among the arguments after the method name
 local OPTS_AT = { list = 2, pipeline_jobs = 3, bridges = 3 }
 
+-- Raises for check's caller's caller (the user of each or all).
 local function argerror(fname, i, msg)
-  -- level 4: argerror, check, each/all, the caller
-  error(("bad argument #%d to '%s' (%s)"):format(i, fname, msg), 4)
+  errors.argerror(fname, i, msg, 4)
 end
 
 -- Validates the call; returns the method, the fixed arguments, the options
@@ -42,14 +43,13 @@ local function check(fname, method, ...)
   end
   local limit, where, concurrency = opts.limit, opts.where, opts.concurrency
   opts.limit, opts.where, opts.concurrency = nil, nil, nil
-  if limit ~= nil and (type(limit) ~= "number" or limit < 0 or limit % 1 ~= 0 or limit == math.huge) then
+  if limit ~= nil and not errors.whole(limit, 0) then
     argerror(fname, at + 1, "limit: non-negative integer expected")
   end
   if where ~= nil and type(where) ~= "function" then
     argerror(fname, at + 1, "where: function expected, got " .. type(where))
   end
-  if concurrency ~= nil and (type(concurrency) ~= "number" or concurrency < 1 or concurrency % 1 ~= 0
-      or concurrency == math.huge) then
+  if concurrency ~= nil and not errors.whole(concurrency, 1) then
     argerror(fname, at + 1, "concurrency: positive integer expected")
   end
   local mode = "offset"
