@@ -398,6 +398,19 @@ describe("each and all misused", function()
     assert.are.equal(0, #fake.requests())
   end)
 
+  it("check the method's own arguments when called, before any step, naming them", function()
+    local c = fake.client()
+    local msg = fake.raises(function() c:each("list", 1, { scope = "exploded" }) end,
+      "bad argument #3 to 'each'", "scope")
+    assert.is_nil(msg:find("'?'", 1, true))
+    fake.raises(function() c:all("pipeline_jobs", 1, 101, { per_page = 0 }) end, "bad argument #4 to 'all'", "per_page")
+    fake.raises(function() c:each("bridges", 1, 101, { scope = { 7 } }) end, "bad argument #4 to 'each'", "scope")
+    fake.raises(function() c:each("list", 1, { next_url = "ftp://x/y" }) end, "bad argument #3 to 'each'", "next_url")
+    fake.raises(function() c:each("pipeline_jobs", 1, "101") end, "bad argument #3 to 'each'", "pipeline_id")
+    fake.raises(function() c:all("list", {}) end, "bad argument #2 to 'all'", "project")
+    assert.are.equal(0, #fake.requests())
+  end)
+
   it("leave the caller's options table as it was", function()
     local opts = { limit = 3, scope = "failed" }
     assert(fake.client():all("list", 1, opts))

@@ -6,6 +6,7 @@
 -- needed. The project job list asks for keyset pagination unless told
 -- otherwise, and falls back to offset pages when the server refuses it (405)
 -- or ignores it (it then answers with offset pages, which are followed as such).
+local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
 
@@ -19,9 +20,18 @@ local function argerror(fname, i, msg)
   errors.argerror(fname, i, msg, 4)
 end
 
--- Validates the call; returns the method, the fixed arguments, the options
--- meant for the server, and limit, where.
-local function check(fname, method, ...)
+-- The fixed arguments, then t as the options table, then callback if given.
+local function arguments(args, at, t, callback)
+  local a = {}
+  for i = 1, at - 1 do a[i] = args[i] end
+  a[at], a[at + 1] = t, callback
+  return a
+end
+
+-- Validates the call, the method's own arguments as the method itself checks
+-- them; returns the method, the fixed arguments, the options meant for the
+-- server, and limit, where.
+local function check(client, fname, method, ...)
   if type(method) ~= "string" or not OPTS_AT[method] then
     argerror(fname, 1, ("method: \"list\", \"pipeline_jobs\" or \"bridges\" expected, got %s"):format(
       type(method) == "string" and ("'" .. method .. "'") or type(method)))
@@ -65,15 +75,13 @@ local function check(fname, method, ...)
       end
     end
   end
+  core.check(client, { name = fname, shift = 1 }, method, unpack(arguments(args, at, opts), 1, at))
   return method, args, at, opts, limit, where, mode, concurrency
 end
 
 -- A copy of the fixed arguments with t as the options table.
 local function call(client, method, args, at, t)
-  local a = {}
-  for i = 1, at - 1 do a[i] = args[i] end
-  a[at] = t
-  return client[method](client, unpack(a, 1, at))
+  return client[method](client, unpack(arguments(args, at, t), 1, at))
 end
 
 -- Numbered offset pages fetched ahead over parallel connections, with
@@ -91,10 +99,9 @@ local function prefetcher(client, method, args, at)
         t.page, t.pagination, t.next_url = q, nil, nil
         local slot = {}
         slots[q] = slot
-        local a = {}
-        for i = 1, at - 1 do a[i] = args[i] end
-        a[at] = t
-        a[at + 1] = function(items, page) slot.done, slot.items, slot.page = true, items, page end
+        local a = arguments(args, at, t, function(items, page)
+          slot.done, slot.items, slot.page = true, items, page
+        end)
         slot.handle = client:start(method, unpack(a, 1, at + 1))
       end
     end
@@ -194,7 +201,7 @@ end
 --- client:each(method, ...): an iterator over every item of every page.
 -- A failing page raises its error object.
 function M.each(client, method, ...)
-  local next_item = iterator(client, check("each", method, ...))
+  local next_item = iterator(client, check(client, "each", method, ...))
   return function()
     local item, err = next_item()
     if item == nil and err ~= nil then error(err, 0) end
@@ -204,7 +211,7 @@ end
 
 --- client:all(method, ...): every item in one array, or nil, err.
 function M.all(client, method, ...)
-  local next_item = iterator(client, check("all", method, ...))
+  local next_item = iterator(client, check(client, "all", method, ...))
   local out = {}
   while true do
     local item, err = next_item()
