@@ -1,5 +1,6 @@
 --- client:batch(calls [, opts]): many one-request calls over parallel
 -- connections, on top of client:start and client:poll.
+local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
 
@@ -27,8 +28,6 @@ local function check(calls, opts)
   return n
 end
 
-local function noop() end
-
 local function args_of(call, callback)
   local n = call.n or #call
   local args = { unpack(call, 2, n) }
@@ -39,11 +38,19 @@ end
 --- Returns an array, in the order of calls, of {value =, page =, err =}.
 function M.batch(client, calls, opts)
   local concurrency = check(calls, opts)
-  -- Every call's arguments are checked before anything is sent: a call
-  -- started and cancelled before a poll never reaches the network.
-  for _, call in ipairs(calls) do
-    local args, n = args_of(call, noop)
-    client:start(call[1], unpack(args, 1, n)):cancel()
+  -- Every call's arguments are checked, as the call checks them, before
+  -- anything is sent.
+  for i, call in ipairs(calls) do
+    local prefix = ("calls[%d]: "):format(i)
+    local ok, msg = pcall(core.check, client, { name = "batch", arg = 1, prefix = prefix },
+      call[1], unpack(call, 2, call.n or #call))
+    if not ok then
+      -- the core blames a method it does not know on check itself
+      local why = type(msg) == "string" and not msg:find(prefix, 1, true)
+        and msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$")
+      if why then errors.argerror("batch", 1, prefix .. why, 2) end
+      error(msg, 0)
+    end
   end
   local results, handles = {}, {}
   local next_i, running = 1, 0
