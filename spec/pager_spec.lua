@@ -15,6 +15,18 @@ local function param(req, name)
   return v and v[1]
 end
 
+-- GET path_query from the fake's API directly, past the client; the request log
+-- is cleared after it (call it before what a spec counts): { status, headers, body }.
+local function raw_get(path_query)
+  local http, ltn12, cjson = require("socket.http"), require("ltn12"), require("cjson")
+  local out = {}
+  local _, status, headers = http.request({ url = fake.url .. "/api/v4" .. path_query,
+    headers = { ["private-token"] = fake.TOKEN }, sink = ltn12.sink.table(out) })
+  assert(status == 200, ("GET %s: %s"):format(path_query, tostring(status)))
+  fake.clear_requests()
+  return { status = status, headers = headers, body = cjson.decode(table.concat(out)) }
+end
+
 -- Asserts ids run from hi down to lo, each once.
 local function assert_descending(jobs, hi, lo)
   assert.are.equal(hi - lo + 1, #jobs)
@@ -321,6 +333,38 @@ describe("pages fetched ahead", function()
     assert.is_true(fake.stats().api_connections > 1)
     -- the client has nothing left running
     assert.are.equal(0, c:poll(0))
+  end)
+
+  it("never past the pages the server said exist, nor further than concurrency without a total", function()
+    local c = fake.client()
+    -- pipeline 201 fits on one page of 100: that page alone is asked, however many may go at once
+    local first = raw_get("/projects/2/pipelines/201/jobs?per_page=100")
+    assert.are.equal("1", first.headers["x-total-pages"])
+    local jobs = assert(c:all("pipeline_jobs", 2, 201, { concurrency = 1000 }))
+    assert.are.equal(#first.body, #jobs)
+    assert.are.equal(1, #fake.requests_to("GET", "/pipelines/201/jobs$"))
+    assert.are.equal(0, c:poll(0))
+
+    -- pages of 5: as many requests as the server said there are pages
+    fake.reset()
+    local pages = tonumber(raw_get("/projects/2/pipelines/201/jobs?per_page=5").headers["x-total-pages"])
+    assert.is_true(pages > 1)
+    assert(c:all("pipeline_jobs", 2, 201, { per_page = 5, concurrency = 1000 }))
+    assert.are.equal(pages, #fake.requests_to("GET", "/pipelines/201/jobs$"))
+
+    -- no total (the project job list): the first page alone, then never more than concurrency ahead
+    fake.reset()
+    local one = raw_get("/projects/1/jobs?per_page=100")
+    assert.is_nil(one.headers["x-total-pages"])
+    assert.are.equal("", one.headers["x-next-page"] or "", "project 1's jobs fit on one page")
+    assert(c:all("list", 1, { pagination = "offset", concurrency = 1000 }))
+    assert.are.equal(1, #list_requests())
+    fake.reset()
+    jobs = assert(c:all("list", 2, { pagination = "offset", per_page = 50, concurrency = 3 }))
+    local last_page = math.ceil(#jobs / 50)
+    for _, r in ipairs(list_requests()) do
+      assert.is_true(tonumber(param(r, "page") or "1") <= last_page + 2, "a page beyond the last read + 3")
+    end
   end)
 
   it("stops the pages fetched ahead at a limit", function()

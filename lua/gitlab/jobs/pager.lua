@@ -154,7 +154,8 @@ local function iterator(client, method, args, at, opts, limit, where, mode, conc
           ahead_pool.cancel()
           return nil
         end
-        local ahead = concurrency or (total_pages and not limit and 4) or 1
+        -- the first page goes alone: nothing is known of the pages yet
+        local ahead = items and (concurrency or (total_pages and not limit and 4)) or 1
         local page_items, page
         if ahead > 1 and mode == "offset" and nxt.next_url == nil then
           page_items, page = ahead_pool.fetch(nxt, nxt.page or 1, ahead, total_pages)
