@@ -126,6 +126,7 @@ end
 -- server told the number of pages and no limit says to stop early.
 local function iterator(client, method, args, at, opts, limit, where, mode, concurrency)
   local ahead_pool = prefetcher(client, method, args, at)
+  local lua_transport = core.hook(client, "transport") ~= nil
   local total_pages           -- when the server says
   local items, i = nil, 0   -- the current page and the position in it
   local nxt = opts          -- the options of the next request; nil: no more pages
@@ -154,8 +155,10 @@ local function iterator(client, method, args, at, opts, limit, where, mode, conc
           ahead_pool.cancel()
           return nil
         end
-        -- the first page goes alone: nothing is known of the pages yet
-        local ahead = items and (concurrency or (total_pages and not limit and 4)) or 1
+        -- the first page goes alone: nothing is known of the pages yet. A Lua
+        -- transport may yield, which it cannot do under start and poll (they
+        -- call it from C): its pages go one by one through the blocking calls.
+        local ahead = items and not lua_transport and (concurrency or (total_pages and not limit and 4)) or 1
         local page_items, page
         if ahead > 1 and mode == "offset" and nxt.next_url == nil then
           page_items, page = ahead_pool.fetch(nxt, nxt.page or 1, ahead, total_pages)
