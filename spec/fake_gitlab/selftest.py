@@ -676,6 +676,7 @@ def run_main(primary, secondary):
     check("faults cleared", r == [], r)
     s, r = ctl.control("POST", "faults", {"kind": "nope"})
     check("bad fault 400", s == 400, (s, r))
+    run_fault_options(primary, c, ctl)
 
     # ---------------- rate limit ----------------
     ctl.control("POST", "reset")
@@ -755,6 +756,80 @@ def run_main(primary, secondary):
     c.close()
     c2.close()
     ctl.close()
+
+
+def not_json(b):
+    try:
+        json.loads(b)
+    except ValueError:
+        return True
+    return False
+
+
+def run_fault_options(primary, c, ctl):
+    """The headers fault, a status for broken bodies, and redirects to any Location."""
+    ctl.control("POST", "reset")
+    # headers: the real answer, with headers set (any case replaces), added or removed (null)
+    ctl.control("POST", "faults", {"kind": "headers", "path": "/jobs$", "headers": {
+        "link": "<ftp://x/y>; rel=\"next\"", "X-Next-Page": None, "x-page": "7", "RateLimit-Reset": "1"}})
+    s, h, body = c.jget(P1 + "/jobs")
+    check("fault headers: real body, headers replaced, added, removed", s == 200 and len(body) == 20
+          and h["link"] == '<ftp://x/y>; rel="next"' and "x-next-page" not in h and h["x-page"] == "7"
+          and h["ratelimit-reset"] == "1" and h["x-per-page"] == "20", (s, h))
+    s, log = ctl.control("GET", "requests")
+    check("fault headers recorded", [(e["fault"], e["status"]) for e in log] == [("headers", 200)], log)
+    ctl.control("POST", "faults", {"kind": "headers", "path": "/jobs$", "headers": {"Link": "<>", "x-page": "2"}})
+    data, err = raw_get(primary, P1 + "/jobs?page=2")
+    head = data.partition(b"\r\n\r\n")[0].lower().split(b"\r\n")
+    check("fault headers: one header of a replaced name", b"link: <>" in head and b"x-page: 2" in head
+          and sum(1 for line in head if line.startswith(b"x-page:")) == 1, head)
+    ctl.control("POST", "faults", {"kind": "headers", "path": "/jobs/1008$",
+                                   "headers": {"Content-Length": None, "Server": None}})
+    data, err = raw_get(primary, P1 + "/jobs/1008")
+    head, _, rest = data.partition(b"\r\n\r\n")
+    check("fault headers: no Content-Length, the body ends at close", data.startswith(b"HTTP/1.1 200")
+          and b"content-length" not in head.lower() and b"server:" not in head.lower()
+          and b"connection: close" in head.lower() and json.loads(rest)["id"] == 1008, (err, head))
+    ctl.control("POST", "faults", {"kind": "status", "status": 503, "headers": {"Content-Type": None}})
+    s, h, b = c.get(P1 + "/jobs")
+    check("fault headers null on a status fault", s == 503 and "content-type" not in h, h)
+    for spec in ({"kind": "headers"}, {"kind": "headers", "headers": {"X-A": True}},
+                 {"kind": "headers", "headers": {"X-A": "a\r\nX-B: b"}}, {"kind": "headers", "headers": {"A:B": "1"}},
+                 {"kind": "redirect", "location": 5}):
+        s, r = ctl.control("POST", "faults", spec)
+        check("bad fault %s 400" % json.dumps(spec), s == 400 and "error" in r, (s, r))
+
+    # bad_json, not_json, big_body: any status, and with apply the action still happens
+    ctl.control("POST", "faults", {"kind": "bad_json", "method": "POST", "path": "/cancel$", "status": 201,
+                                   "apply": True})
+    s, h, b = c.post(P1 + "/jobs/1016/cancel")
+    s2, r = ctl.control("GET", "jobs/1016")
+    check("fault bad_json 201 after apply", s == 201 and not_json(b) and h["content-type"] == "application/json"
+          and r["job"]["status"] == "canceled", (s, b, r["job"]["status"]))
+    ctl.control("POST", "faults", {"kind": "not_json", "method": "POST", "path": "/erase$", "status": 201,
+                                   "apply": True})
+    s, h, b = c.post(P1 + "/jobs/1008/erase")
+    s2, r = ctl.control("GET", "jobs/1008")
+    check("fault not_json 201 after apply", s == 201 and h["content-type"].startswith("text/html")
+          and r["job"]["erased_at"] is not None, (s, h, r["job"]["erased_at"]))
+    ctl.control("POST", "faults", {"kind": "big_body", "method": "POST", "path": "/retry$", "status": 201,
+                                   "size": 100000, "apply": True})
+    s, h, b = c.post(P1 + "/jobs/1009/retry")
+    s2, r = ctl.control("GET", "jobs/1009")
+    check("fault big_body 201 after apply", s == 201 and len(b) == 100000 and isinstance(json.loads(b), list)
+          and r["retried"] is True, (s, len(b), r["retried"]))
+    ctl.control("POST", "faults", {"kind": "bad_json"})
+    s, h, b = c.get(P1 + "/jobs")
+    check("fault bad_json default 200", s == 200 and not_json(b), s)
+
+    # redirect: the location is sent exactly as given
+    u = urllib.parse.urlsplit(primary)
+    for loc in ("x/y", "../jobs/1001", "//%s:%d/api/v4/projects/1/jobs/1001" % (u.hostname, u.port),
+                "ftp://x/y", "file:///etc/passwd"):
+        ctl.control("POST", "faults", {"kind": "redirect", "path": "/jobs/1008$", "location": loc})
+        s, h, b = c.get(P1 + "/jobs/1008")
+        check("fault redirect to %s as given" % loc, s == 302 and h["location"] == loc, (s, h.get("location")))
+    ctl.control("POST", "reset")
 
 
 def run_tls():

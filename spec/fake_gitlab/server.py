@@ -64,9 +64,11 @@ MSG_429_ENDPOINT = {"message": {"error": "This endpoint has been requested too m
 NET_ERRORS = (ConnectionError, BrokenPipeError, socket.timeout, ssl.SSLError, TimeoutError)
 
 FAULT_KINDS = ("status", "html", "reset", "reset_mid_body", "stall", "truncate", "bad_json",
-               "not_json", "deep_json", "drip", "huge_headers", "big_body", "redirect")
+               "not_json", "deep_json", "drip", "huge_headers", "big_body", "redirect", "headers")
 # These kinds damage the real answer, so the real handler always runs for them.
-FAULTS_NEEDING_REAL = frozenset(("reset_mid_body", "truncate", "drip", "huge_headers"))
+FAULTS_NEEDING_REAL = frozenset(("reset_mid_body", "truncate", "drip", "huge_headers", "headers"))
+# A fault that changes one of these can no longer be trusted to delimit the body.
+FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding", "connection"))
 
 DEFAULT_CONFIG = {
     "list_totals": False,
@@ -131,6 +133,19 @@ class Resp:
 
 def jresp(status, obj, headers=None):
     return Resp(status, jdump(obj), "application/json", headers)
+
+
+def override_headers(headers, override):
+    """headers with each name of override set to its value (the first header of that name, any
+    case, keeps its place; later ones go) or removed (value None); new names come last."""
+    out = list(headers)
+    for name, value in override.items():
+        lname = name.lower()
+        at = next((i for i, (k, _) in enumerate(out) if k.lower() == lname), len(out))
+        out = [kv for i, kv in enumerate(out) if i < at or kv[0].lower() != lname]
+        if value is not None:
+            out.insert(at, (name, str(value)))
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -775,9 +790,23 @@ FAULT_DEFAULTS = {
     "deep_json": {"depth": 100000},
     "drip": {"delay": 0.05, "chunk": 16},
     "huge_headers": {"size": 65536, "line": 1000},
-    "big_body": {"size": 10 * 1024 * 1024},
+    "bad_json": {"status": 200},
+    "not_json": {"status": 200},
+    "big_body": {"size": 10 * 1024 * 1024, "status": 200},
     "redirect": {"status": 302},
 }
+
+
+def check_fault_headers(headers):
+    if not isinstance(headers, dict):
+        raise ValueError("headers must be an object")
+    for k, v in headers.items():
+        if not k or any(c in k for c in ":\r\n"):
+            raise ValueError("header name %r is not a header name" % k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
+            raise ValueError("header %s: the value must be a string, a number or null" % k)
+        if isinstance(v, str) and ("\r" in v or "\n" in v):
+            raise ValueError("header %s: the value must be one line" % k)
 
 
 def build_fault(spec):
@@ -798,10 +827,12 @@ def build_fault(spec):
         f["_re"] = re.compile(f["path"])
     except re.error as e:
         raise ValueError("bad path regex: %s" % e)
-    if "headers" in f and not isinstance(f["headers"], dict):
-        raise ValueError("headers must be an object")
-    if kind == "redirect" and "location" not in f and f.get("to") not in ("self", "second"):
-        raise ValueError("redirect needs location (absolute URL) or to: self|second")
+    check_fault_headers(f.get("headers", {}))
+    if kind == "headers" and not f.get("headers"):
+        raise ValueError("kind headers needs headers: {\"Name\": \"value\" or null, ...}")
+    if kind == "redirect":
+        if f.get("to") not in ("self", "second") and not isinstance(f.get("location"), str):
+            raise ValueError("redirect needs location (a string, sent as given) or to: self|second")
     for k in ("delay",):
         if k in f and (not isinstance(f[k], (int, float)) or f[k] < 0):
             raise ValueError("%s must be a non-negative number" % k)
@@ -825,6 +856,7 @@ class Handler(BaseHTTPRequestHandler):
         BaseHTTPRequestHandler.setup(self)
         self.conn_id = getattr(_local, "conn_id", 0)
         self._dead = False
+        self.fault_headers = None
 
     def handle(self):
         try:
@@ -853,17 +885,21 @@ class Handler(BaseHTTPRequestHandler):
     # ---- low-level output ---------------------------------------------
 
     def head_bytes(self, status, headers, length, reason=None):
-        lines = ["HTTP/1.1 %d %s" % (status, reason or reason_of(status)),
-                 "Server: nginx",
-                 "Date: " + email.utils.formatdate(usegmt=True)]
-        for k, v in headers:
-            lines.append("%s: %s" % (k, v))
+        override = self.fault_headers
+        if override and any(k.lower() in FRAMING_HEADERS for k in override):
+            # the framing may now lie: closing the connection is the only end the client can trust
+            self.close_connection = True
+        hs = [("Server", "nginx"), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
         if length is not None:
-            lines.append("Content-Length: %d" % length)
+            hs.append(("Content-Length", str(length)))
         if self.close_connection:
-            lines.append("Connection: close")
+            hs.append(("Connection", "close"))
         elif self.request_version == "HTTP/1.0":
-            lines.append("Connection: keep-alive")
+            hs.append(("Connection", "keep-alive"))
+        if override:
+            hs = override_headers(hs, override)
+        lines = ["HTTP/1.1 %d %s" % (status, reason or reason_of(status))]
+        lines += ["%s: %s" % kv for kv in hs]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
     def resp_headers(self, resp, api=True):
@@ -955,6 +991,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- dispatch ------------------------------------------------------
 
     def dispatch(self):
+        self.fault_headers = None
         try:
             try:
                 body = self.read_body()
@@ -1054,7 +1091,7 @@ class Handler(BaseHTTPRequestHandler):
         resp = None
         if kind in FAULTS_NEEDING_REAL or f.get("apply"):
             resp = real()
-        extra = [(str(k), str(v)) for k, v in (f.get("headers") or {}).items()]
+        self.fault_headers = f.get("headers")
 
         def set_status(s):
             with st.lock:
@@ -1069,10 +1106,8 @@ class Handler(BaseHTTPRequestHandler):
                 body = jdump(body)
             else:
                 body = body.encode("utf-8")
-            ctype = next((v for k, v in extra if k.lower() == "content-type"), "application/json")
-            extra = [(k, v) for k, v in extra if k.lower() != "content-type"]
             set_status(status)
-            self.emit(Resp(status, body, ctype, extra))
+            self.emit(Resp(status, body))
         elif kind == "html":
             status = int(f.get("status", 502))
             phrase = "%d %s" % (status, reason_of(status))
@@ -1080,7 +1115,7 @@ class Handler(BaseHTTPRequestHandler):
                     "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n" % (phrase, phrase))
             body = f.get("body", page).encode("utf-8")
             set_status(status)
-            self.emit(Resp(status, body, "text/html", extra), api=False)
+            self.emit(Resp(status, body, "text/html"), api=False)
         elif kind == "reset":
             self.rst()
         elif kind == "reset_mid_body":
@@ -1105,18 +1140,19 @@ class Handler(BaseHTTPRequestHandler):
             head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
             self.wfile.write(head + body[:cut])
         elif kind == "bad_json":
-            set_status(200)
-            self.emit(Resp(200, f.get("body", '[{"id":1001,"name":"compile","status":').encode("utf-8"),
-                           "application/json", extra))
+            status = int(f.get("status", 200))
+            set_status(status)
+            self.emit(Resp(status, f.get("body", '[{"id":1001,"name":"compile","status":').encode("utf-8")))
         elif kind == "not_json":
-            set_status(200)
+            status = int(f.get("status", 200))
+            set_status(status)
             body = f.get("body", "<!DOCTYPE html>\n<html><head><title>Sign in \u00b7 GitLab</title></head>"
                                  "<body><h1>Sign in</h1></body></html>\n")
-            self.emit(Resp(200, body.encode("utf-8"), "text/html; charset=utf-8", extra))
+            self.emit(Resp(status, body.encode("utf-8"), "text/html; charset=utf-8"))
         elif kind == "deep_json":
             depth = int(f.get("depth", 100000))
             set_status(200)
-            self.emit(Resp(200, b"[" * depth + b"]" * depth, "application/json", extra))
+            self.emit(Resp(200, b"[" * depth + b"]" * depth))
         elif kind == "drip":
             set_status(resp.status)
             data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
@@ -1142,9 +1178,9 @@ class Handler(BaseHTTPRequestHandler):
             self.emit(resp)
         elif kind == "big_body":
             size = max(2, int(f.get("size", 10 * 1024 * 1024)))
-            set_status(200)
-            hs = self.resp_headers(Resp(200, b"", "application/json", extra))
-            self.wfile.write(self.head_bytes(200, hs, size))
+            status = int(f.get("status", 200))
+            set_status(status)
+            self.wfile.write(self.head_bytes(status, self.resp_headers(Resp(status)), size))
             if self.command != "HEAD":
                 inner = size - 2
                 self.wfile.write(b"[")
@@ -1158,6 +1194,9 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(piece)
                     left -= len(piece)
                 self.wfile.write(tail + b"]")
+        elif kind == "headers":
+            set_status(resp.status)
+            self.emit(resp)
         elif kind == "redirect":
             status = int(f.get("status", 302))
             if f.get("to") in ("self", "second"):
@@ -1167,7 +1206,7 @@ class Handler(BaseHTTPRequestHandler):
                 loc = str(f["location"])
             set_status(status)
             body = ('<html><body>You are being <a href="%s">redirected</a>.</body></html>' % loc).encode()
-            self.emit(Resp(status, body, "text/html; charset=utf-8", [("Location", loc)] + extra))
+            self.emit(Resp(status, body, "text/html; charset=utf-8", [("Location", loc)]))
 
     # ---- control -------------------------------------------------------
 
