@@ -296,6 +296,74 @@ describe("client:each", function()
   end)
 end)
 
+-- The URL of request r of the log, as the client sent it.
+local function url_of(r)
+  return fake.url .. r.path .. (r.query ~= "" and ("?" .. r.query) or "")
+end
+
+-- From now on every answer on path carries Link rel="next" to url (at most
+-- count times, so that a loop the client does not see still ends).
+local function link_next(path, url, count)
+  fake.fault({ method = "GET", path = path, kind = "headers", count = count or 20,
+               headers = { Link = ("<%s>; rel=\"next\""):format(url) } })
+end
+
+-- Asserts no id twice among items; returns how many.
+local function count_once(items)
+  local seen = {}
+  for _, item in ipairs(items) do
+    assert.is_nil(seen[item.id], "item " .. tostring(item.id) .. " yielded twice")
+    seen[item.id] = true
+  end
+  return #items
+end
+
+describe("a Link to a page already read", function()
+  before_each(fake.reset)
+
+  for _, case in ipairs({
+    { what = "keyset pages", opts = {} },
+    { what = "offset pages", opts = { pagination = "offset" } },
+  }) do
+    it("ends the pages: " .. case.what .. ", back to the first page", function()
+      local c = fake.client()
+      local it = c:each("list", 2, case.opts)
+      local got = {}
+      for _ = 1, 100 do got[#got + 1] = it() end
+      local first = list_requests()[1]
+      link_next("/projects/2/jobs$", url_of(first))
+      for job in it do got[#got + 1] = job end
+      assert.are.equal(200, count_once(got))   -- pages 1 and 2, each read once
+      assert.are.equal(2, #list_requests())
+    end)
+
+    it("ends the pages: " .. case.what .. ", a page linking to itself, in all", function()
+      local c = fake.client()
+      local opts = { per_page = 50 }
+      for k, v in pairs(case.opts) do opts[k] = v end
+      local _, page = assert(c:list(2, { per_page = 50, pagination = not opts.pagination and "keyset" or nil }))
+      fake.clear_requests()
+      link_next("/projects/2/jobs$", page.next_url)   -- page 2 links to page 2
+      local jobs = assert(c:all("list", 2, opts))
+      assert.are.equal(100, count_once(jobs))
+      assert.are.equal(2, #list_requests())
+    end)
+  end
+
+  it("ends the pages of a pipeline followed by its links", function()
+    local c = fake.client()
+    local _, page = assert(c:pipeline_jobs(2, 201, { per_page = 10 }))
+    local first = fake.requests()[1]
+    fake.clear_requests()
+    link_next("/pipelines/201/jobs$", url_of(first))
+    -- with a limit there is no fetching ahead by number: the links are followed
+    local jobs = assert(c:all("pipeline_jobs", 2, 201, { per_page = 10, limit = 1000 }))
+    assert.are.equal(10, count_once(jobs))
+    assert.are.equal(1, #fake.requests_to("GET", "/pipelines/201/jobs$"))
+    assert.is_true(page.total_pages > 1)
+  end)
+end)
+
 describe("pages fetched ahead", function()
   before_each(fake.reset)
 

@@ -120,19 +120,63 @@ local function prefetcher(client, method, args, at)
   return P
 end
 
+-- Which page a link asks for, as a key of the pages already read: its
+-- cursor, else its page number; a keyset link without either is the first.
+local function url_key(url)
+  local q = "&" .. (url:match("%?([^#]*)") or "") .. "&"
+  local cursor = q:match("&cursor=([^&]*)&")
+  if cursor then return "cursor " .. cursor end
+  local n = tonumber(q:match("&page=(%d+)&"))
+  if n then return "page " .. n end
+  if q:find("&pagination=keyset&", 1, true) then return "cursor " end
+  return "page 1"
+end
+
+-- The same key for the options of a request.
+local function request_key(t)
+  if t.next_url then return url_key(t.next_url) end
+  if t.pagination == "keyset" then return "cursor " end
+  return "page " .. (t.page or 1)
+end
+
 -- The iterator behind each and all: returns item, or nil at the end, or
 -- nil, err when a page fails (the same page is asked again on the next call).
 -- Offset pages are fetched ahead when concurrency asks for it, or when the
--- server told the number of pages and no limit says to stop early.
+-- server told the number of pages and no limit says to stop early. A link
+-- to a page already read ends the pages: none is read twice.
 local function iterator(client, method, args, at, opts, limit, where, mode, concurrency)
   local ahead_pool = prefetcher(client, method, args, at)
   local lua_transport = core.hook(client, "transport") ~= nil
   local total_pages           -- when the server says
   local items, i = nil, 0   -- the current page and the position in it
   local nxt = opts          -- the options of the next request; nil: no more pages
+  local read = {}           -- request_key -> true for every page read
   local yielded = 0
   local seen, prev_seen = {}, {} -- ids of this page and of the one before: an offset page
                                  -- that moved under new jobs repeats a few, never twice yielded
+
+  -- The options of the request after the page just read with requested, or nil.
+  local function following(page, requested)
+    -- the options the next offset page is built from (not from a link the user gave)
+    local base = requested
+    if requested.next_url then base = opts.next_url == nil and opts or nil end
+    local numbered = mode == "offset" and (concurrency or (total_pages and not limit))
+    if page.next_url and not (numbered and base and page.next_page) then
+      if read[url_key(page.next_url)] then return nil end
+      return { next_url = page.next_url }
+    end
+    if base and page.next_page and page.next_page > (requested.page or 1)
+        and not read["page " .. page.next_page] then
+      -- no link to follow (an old server, keyset ignored): the next offset page
+      local t = {}
+      for k, v in pairs(base) do t[k] = v end
+      t.pagination = nil
+      t.page = page.next_page
+      return t
+    end
+    return nil
+  end
+
   return function()
     while true do
       if limit and yielded >= limit then
@@ -177,26 +221,12 @@ local function iterator(client, method, args, at, opts, limit, where, mode, conc
             return nil, err
           end
         end
-        local requested = nxt
         items, i = page_items, 0
         prev_seen, seen = seen, {}
-        -- the options the next offset page is built from (not from a link the user gave)
-        local base = requested
-        if requested.next_url then base = opts.next_url == nil and opts or nil end
+        read[request_key(nxt)] = true
+        if page.page then read["page " .. page.page] = true end -- a keyset request answered by offset
         total_pages = page.total_pages or total_pages
-        local numbered = mode == "offset" and (concurrency or (total_pages and not limit))
-        if page.next_url and not (numbered and base and page.next_page) then
-          nxt = { next_url = page.next_url }
-        elseif base and page.next_page and page.next_page > (requested.page or 1) then
-          -- no link to follow (an old server, keyset ignored): the next offset page
-          local t = {}
-          for k, v in pairs(base) do t[k] = v end
-          t.pagination = nil
-          t.page = page.next_page
-          nxt = t
-        else
-          nxt = nil
-        end
+        nxt = following(page, nxt)
       end
     end
   end
