@@ -364,6 +364,47 @@ describe("a Link to a page already read", function()
   end)
 end)
 
+describe("a Link that is not an http(s) URL", function()
+  before_each(fake.reset)
+
+  for _, link in ipairs({ "ftp://x.example/api/v4/projects/2/jobs?page=2", "file:///etc/passwd",
+                          "/api/v4/projects/2/jobs?page=2&private_token=" .. fake.TOKEN, "" }) do
+    -- the link as the message must show it: all of it up to its query, which is left out
+    local shown = "<" .. link:match("^[^?]*") .. (link:find("?", 1, true) and "?" or ">")
+
+    it("ends all with a decode error that names it: <" .. link .. ">", function()
+      local c = fake.client()
+      link_next("/projects/2/jobs$", link)
+      local jobs, err = c:all("list", 2, { per_page = 50 })
+      assert.is_nil(jobs)
+      assert.is_true(gitlab.is_error(err))
+      assert.are.equal("decode", err.kind)
+      assert.are.equal("GET", err.method)
+      assert.are.equal("/projects/2/jobs", err.path)
+      assert.truthy(err.message:find(shown, 1, true), err.message)
+      assert.truthy(tostring(err):find(shown, 1, true), tostring(err))
+      fake.assert_tokenless({ err })
+      assert.are.equal(1, #list_requests())
+    end)
+
+    it("is raised by each as an error object, after the items of the page: <" .. link .. ">", function()
+      local c = fake.client()
+      link_next("/projects/2/jobs$", link)
+      local n = 0
+      local ok, err = pcall(function()
+        for _ in c:each("list", 2, { per_page = 50, pagination = "offset" }) do n = n + 1 end
+      end)
+      assert.is_false(ok)
+      assert.is_true(gitlab.is_error(err))
+      assert.are.equal("decode", err.kind)
+      assert.truthy(err.message:find(shown, 1, true), err.message)
+      fake.assert_tokenless({ err })
+      assert.are.equal(50, n)
+      assert.are.equal(1, #list_requests())
+    end)
+  end
+end)
+
 describe("pages fetched ahead", function()
   before_each(fake.reset)
 

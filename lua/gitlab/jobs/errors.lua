@@ -60,10 +60,35 @@ function M.new(fields)
   return setmetatable(fields, core.error_mt)
 end
 
+--- "/projects/:id", the way the client writes it.
+function M.project_path(project)
+  return "/projects/" .. (type(project) == "string" and core.escape(project) or ("%d"):format(project))
+end
+
 --- "/projects/:id/jobs/:job_id", the way the client writes it.
 function M.job_path(project, job_id)
-  local p = type(project) == "string" and core.escape(project) or ("%d"):format(project)
-  return ("/projects/%s/jobs/%d"):format(p, job_id)
+  return ("%s/jobs/%d"):format(M.project_path(project), job_id)
+end
+
+--- A URL the server sent, fit for a message: without userinfo or query
+-- (where a token could hide), and not too long.
+function M.shown_url(url)
+  local s = url:gsub("^([%a][%w+.-]*://)[^/?#]*@", "%1...@")
+  local q = s:find("[?#]")
+  if q then s = s:sub(1, q - 1) .. "?..." end
+  if #s > 200 then s = s:sub(1, 200) .. "..." end
+  return s
+end
+
+--- The answer to GET path linked its next page to url, which the client
+-- will not follow (why).
+function M.bad_link(path, url, why)
+  return M.new({
+    kind = "decode",
+    message = ("the next page's Link <%s> cannot be followed: %s"):format(M.shown_url(url), why),
+    method = "GET",
+    path = path,
+  })
 end
 
 --- The job is not finished when the time is up.

@@ -155,13 +155,35 @@ local function iterator(client, method, args, at, opts, limit, where, mode, conc
   local seen, prev_seen = {}, {} -- ids of this page and of the one before: an offset page
                                  -- that moved under new jobs repeats a few, never twice yielded
 
-  -- The options of the request after the page just read with requested, or nil.
+  -- Why the call would refuse url as next_url (not http(s), https to http), or nil.
+  local function refused(url)
+    local ok, msg = pcall(core.check, client, {}, method, unpack(arguments(args, at, { next_url = url }), 1, at))
+    if ok then return nil end
+    local why = type(msg) == "string" and msg:match("next_url: (.*)%)$")
+    if not why then error(msg, 0) end
+    return why
+  end
+
+  -- The path of the request made with t, as errors name it.
+  local function path_of(t)
+    if t.next_url then
+      return t.next_url:match("/api/v4(/[^?#]*)") or t.next_url:match("^%a[%w+.-]*://[^/?#]*(/[^?#]*)") or "/"
+    end
+    local path = errors.project_path(args[1])
+    if method == "list" then return path .. "/jobs" end
+    return ("%s/pipelines/%d/%s"):format(path, args[2], method == "bridges" and "bridges" or "jobs")
+  end
+
+  -- The options of the request after the page just read with requested, or
+  -- nil; or {err =} when the page links to where the client will not go.
   local function following(page, requested)
     -- the options the next offset page is built from (not from a link the user gave)
     local base = requested
     if requested.next_url then base = opts.next_url == nil and opts or nil end
     local numbered = mode == "offset" and (concurrency or (total_pages and not limit))
     if page.next_url and not (numbered and base and page.next_page) then
+      local why = refused(page.next_url)
+      if why then return { err = errors.bad_link(path_of(requested), page.next_url, why) } end
       if read[url_key(page.next_url)] then return nil end
       return { next_url = page.next_url }
     end
@@ -195,9 +217,9 @@ local function iterator(client, method, args, at, opts, limit, where, mode, conc
           end
         end
       else
-        if not nxt then
+        if not nxt or nxt.err then
           ahead_pool.cancel()
-          return nil
+          return nil, nxt and nxt.err
         end
         -- the first page goes alone: nothing is known of the pages yet. A Lua
         -- transport may yield, which it cannot do under start and poll (they
