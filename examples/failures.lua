@@ -6,19 +6,12 @@
 -- PROJECT is an id or a path (group/project); N defaults to 100. The table goes
 -- to stdout; while reading, progress goes to stderr when that is a terminal.
 local gitlab = require("gitlab.jobs")
+local cli = dofile((arg[0]:match("^(.-)[^/]*$")) .. "cli.lua")
 
 local project, n = arg[1], tonumber(arg[2] or "100")
-if not project or not n or n < 1 or n % 1 ~= 0 then
-  io.stderr:write("usage: lua examples/failures.lua PROJECT [N]\n")
-  os.exit(2)
-end
-project = tonumber(project) or project
-
-local function isatty(fd)
-  local ok = os.execute(("test -t %d"):format(fd))
-  return ok == true or ok == 0
-end
-local progress = isatty(2)
+if not project or not n or n < 1 or n % 1 ~= 0 then cli.usage("failures.lua PROJECT [N]") end
+project = cli.project(project)
+local progress = cli.isatty(2)
 
 local client = gitlab.new()   -- url and token from $GITLAB_URL and $GITLAB_TOKEN
 local count, failed, seen = {}, 0, 0
@@ -39,10 +32,7 @@ local ok, err = pcall(function()
   end
 end)
 if progress then io.stderr:write("\r\27[K") end
-if not ok then
-  io.stderr:write("error: ", tostring(err), "\n")   -- each raises the error object itself
-  os.exit(1)
-end
+if not ok then cli.fail(err) end   -- each raises the error object itself
 
 local reasons = {}
 for reason in pairs(count) do reasons[#reasons + 1] = reason end

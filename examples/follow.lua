@@ -9,20 +9,13 @@
 -- Status changes go to stderr when that is a terminal. The exit status is 0
 -- when the job succeeded, 1 when it did not.
 local gitlab = require("gitlab.jobs")
+local cli = dofile((arg[0]:match("^(.-)[^/]*$")) .. "cli.lua")
 
 local project, job_id = arg[1], tonumber(arg[2] or "")
-if not project or not job_id then
-  io.stderr:write("usage: lua examples/follow.lua PROJECT JOB_ID\n")
-  os.exit(2)
-end
-project = tonumber(project) or project
-
-local function isatty(fd)
-  local ok = os.execute(("test -t %d"):format(fd))
-  return ok == true or ok == 0
-end
-local colour = isatty(1) and not os.getenv("NO_COLOR")
-local progress = isatty(2)
+if not project or not job_id then cli.usage("follow.lua PROJECT JOB_ID") end
+project = cli.project(project)
+local colour = cli.isatty(1) and not os.getenv("NO_COLOR")
+local progress = cli.isatty(2)
 
 -- A line as a terminal would leave it: what follows its last \r, without escapes.
 local function plain(line)
@@ -64,10 +57,7 @@ local job, err = client:follow(project, job_id, {
 })
 if not colour then write_plain("", true) end
 client:close()
-if not job then
-  io.stderr:write("error: ", tostring(err), "\n")
-  os.exit(1)
-end
+if not job then cli.fail(err) end
 if progress or job.status ~= "success" then
   io.stderr:write(("-- job %d %s"):format(job.id, job.status),
     job.failure_reason and (" (" .. job.failure_reason .. ")") or "", "\n")

@@ -11,16 +11,15 @@
 local gitlab = require("gitlab.jobs")
 local filter = gitlab.filter
 local unpack = table.unpack or unpack
+local cli = dofile((arg[0]:match("^(.-)[^/]*$")) .. "cli.lua")
 
 local function usage()
-  io.stderr:write("usage: lua examples/retry-flaky.lua PROJECT PIPELINE_ID"
-    .. " [--attempts N] [--timeout SECONDS] [REASON ...]\n")
-  os.exit(2)
+  cli.usage("retry-flaky.lua PROJECT PIPELINE_ID [--attempts N] [--timeout SECONDS] [REASON ...]")
 end
 
 local project, pipeline = arg[1], tonumber(arg[2] or "")
 if not project or not pipeline then usage() end
-project = tonumber(project) or project
+project = cli.project(project)
 local attempts, timeout, reasons = 3, 3600, {}
 local i = 3
 while arg[i] do
@@ -37,11 +36,7 @@ while arg[i] do
 end
 if #reasons == 0 then reasons = { "runner_system_failure", "stuck_or_timeout_failure" } end
 
-local function isatty(fd)
-  local ok = os.execute(("test -t %d"):format(fd))
-  return ok == true or ok == 0
-end
-local progress = isatty(2)
+local progress = cli.isatty(2)
 local function say(fmt, ...)
   if progress then io.stderr:write(("\27[2m" .. fmt .. "\27[0m\n"):format(...)) end
 end
@@ -51,10 +46,7 @@ local flaky, err = client:all("pipeline_jobs", project, pipeline, {
   scope = "failed",
   where = filter.failure_reason(unpack(reasons)),
 })
-if not flaky then
-  io.stderr:write("error: ", tostring(err), "\n")
-  os.exit(1)
-end
+if not flaky then cli.fail(err) end
 if #flaky == 0 then
   print(("Pipeline %d: no job failed for %s."):format(pipeline, table.concat(reasons, ", ")))
   os.exit(0)

@@ -34,8 +34,11 @@ describe("client:retry_until_success", function()
     assert.are.equal(2, #ids)
     assert.are.equal(1010, ids[1])
     local second = ids[2]
-    assert.is_true(second > 1010)
-    assert.is_true(job.id > second)
+    -- as the fake sees them: 1010 and the second run were retried, the passing one was not
+    for id, retried in pairs({ [1010] = true, [second] = true, [job.id] = false }) do
+      assert.are.equal(retried, fake.control("GET", ("/jobs/%d"):format(id)).retried, "job " .. id)
+    end
+    assert.are_not.equal(second, job.id)
     assert.are.same({ { 1010, "failed", 1 }, { second, "failed", 2 }, { job.id, "success", 3 } }, log)
     -- the passing job is the server's, found again by its id
     assert.are.equal("success", assert(c:get(1, job.id)).status)

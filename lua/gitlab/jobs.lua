@@ -18,13 +18,14 @@ function M.is_error(err)
   return type(err) == "table" and getmetatable(err) == core.error_mt
 end
 
+local errors = require("gitlab.jobs.errors")
 local hook = core.hook
 
 -- How a client waits and tells time: its own sleep and clock options, called
 -- from Lua so that a host's sleep may yield (ngx.sleep, core.msleep).
 local function sleep(self, seconds)
   if type(seconds) ~= "number" then
-    error(("bad argument #1 to 'sleep' (number expected, got %s)"):format(type(seconds)), 2)
+    errors.argerror("sleep", 1, "number expected, got " .. type(seconds), 2)
   end
   local f = hook(self, "sleep")
   if f then f(seconds) else core.sleep(seconds) end
@@ -61,7 +62,7 @@ end
 
 -- The helpers: pure Lua methods on every client, beside the C ones.
 local pager = require("gitlab.jobs.pager")
-local policy = require("gitlab.jobs.policy")
+local wait = require("gitlab.jobs.wait")
 local trace = require("gitlab.jobs.trace")
 local batch = require("gitlab.jobs.batch")
 for _, methods in ipairs({ core.methods, transport_methods }) do
@@ -69,8 +70,8 @@ for _, methods in ipairs({ core.methods, transport_methods }) do
   methods.now = now
   methods.each = pager.each
   methods.all = pager.all
-  methods.wait = policy.wait
-  methods.retry_until_success = policy.retry_until_success
+  methods.wait = wait.wait
+  methods.retry_until_success = wait.retry_until_success
   methods.follow = trace.follow
   methods.batch = batch.batch
 end

@@ -1,39 +1,32 @@
 --- client:batch(calls [, opts]): many one-request calls over parallel
 -- connections, on top of client:start and client:poll.
+local core = require("gitlab.jobs.core")
+local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
 
 local M = {}
 
-local OPTIONS = { concurrency = true }
+local OPTIONS = { concurrency = "number" }
 
+-- Raised errors blame batch's caller.
 local function check(calls, opts)
   if type(calls) ~= "table" then
-    error(("bad argument #1 to 'batch' (calls: array of calls expected, got %s)"):format(type(calls)), 3)
+    errors.typeerror("batch", 1, "calls", "array of calls", calls, 3)
   end
   for i = 1, #calls do
     local call = calls[i]
     if type(call) ~= "table" or type(call[1]) ~= "string" then
-      error(("bad argument #1 to 'batch' (calls[%d]: {method, args...} expected)"):format(i), 3)
+      errors.argerror("batch", 1, ("calls[%d]: {method, args...} expected"):format(i), 3)
     end
   end
-  if opts == nil then return 8 end
-  if type(opts) ~= "table" then
-    error(("bad argument #2 to 'batch' (options: table expected, got %s)"):format(type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not OPTIONS[k] then
-      error(("bad argument #2 to 'batch' (unknown option '%s')"):format(tostring(k)), 3)
-    end
-  end
+  opts = errors.options("batch", opts, OPTIONS, 2, 3)
   local n = opts.concurrency
   if n == nil then return 8 end
-  if type(n) ~= "number" or n < 1 or n ~= math.floor(n) or n ~= n or n == math.huge then
-    error("bad argument #2 to 'batch' (concurrency: positive integer expected)", 3)
+  if not errors.whole(n, 1) then
+    errors.argerror("batch", 2, "concurrency: positive integer expected", 3)
   end
   return n
 end
-
-local function noop() end
 
 local function args_of(call, callback)
   local n = call.n or #call
@@ -45,11 +38,19 @@ end
 --- Returns an array, in the order of calls, of {value =, page =, err =}.
 function M.batch(client, calls, opts)
   local concurrency = check(calls, opts)
-  -- Every call's arguments are checked before anything is sent: a call
-  -- started and cancelled before a poll never reaches the network.
-  for _, call in ipairs(calls) do
-    local args, n = args_of(call, noop)
-    client:start(call[1], unpack(args, 1, n)):cancel()
+  -- Every call's arguments are checked, as the call checks them, before
+  -- anything is sent.
+  for i, call in ipairs(calls) do
+    local prefix = ("calls[%d]: "):format(i)
+    local ok, msg = pcall(core.check, client, { name = "batch", arg = 1, prefix = prefix },
+      call[1], unpack(call, 2, call.n or #call))
+    if not ok then
+      -- the core blames a method it does not know on check itself
+      local why = type(msg) == "string" and not msg:find(prefix, 1, true)
+        and msg:match("^bad argument #%d+ to '[^']*' %((.*)%)$")
+      if why then errors.argerror("batch", 1, prefix .. why, 2) end
+      error(msg, 0)
+    end
   end
   local results, handles = {}, {}
   local next_i, running = 1, 0

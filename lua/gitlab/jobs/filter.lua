@@ -2,33 +2,36 @@
 -- Each predicate is a plain function p(job) -> boolean. A job that lacks the
 -- field a predicate looks at does not match it.
 local core = require("gitlab.jobs.core")
+local errors = require("gitlab.jobs.errors")
 
 local M = {}
 
 local KNOWN_STATUS = {}
 for _, s in ipairs(core.statuses) do KNOWN_STATUS[s] = true end
 
-local function bad(fname, i, msg)
-  error(("bad argument #%d to 'filter.%s' (%s)"):format(i, fname, msg), 3)
+-- Raises for argument i of filter.<fname>; level as errors.argerror's. The
+-- checks are never tail calls, so that the level counts the frames up to the
+-- user's call on every Lua.
+local function bad(fname, i, msg, level)
+  errors.argerror("filter." .. fname, i, msg, level + 1)
 end
 
 -- A set of the strings given as varargs (at least one).
 local function string_set(fname, what, ...)
   local n = select("#", ...)
-  if n == 0 then bad(fname, 1, what .. ": at least one string expected") end
+  if n == 0 then bad(fname, 1, what .. ": at least one string expected", 3) end
   local set = {}
   for i = 1, n do
     local v = select(i, ...)
     if type(v) ~= "string" then
-      bad(fname, i, ("%s: string expected, got %s"):format(what, type(v)))
+      bad(fname, i, ("%s: string expected, got %s"):format(what, type(v)), 3)
     end
     set[v] = true
   end
   return set
 end
 
-local function field_in(fname, field, ...)
-  local set = string_set(fname, field, ...)
+local function field_in(field, set)
   return function(job)
     local v = job[field]
     return v ~= nil and set[v] == true
@@ -40,7 +43,7 @@ function M.status(...)
   local set = string_set("status", "status", ...)
   for i = 1, select("#", ...) do
     local s = select(i, ...)
-    if not KNOWN_STATUS[s] then bad("status", i, ("status: unknown status '%s'"):format(s)) end
+    if not KNOWN_STATUS[s] then bad("status", i, ("status: unknown status '%s'"):format(s), 2) end
   end
   return function(job) return set[job.status] == true end
 end
@@ -48,21 +51,23 @@ end
 --- The job's name matches a Lua pattern (unanchored: use ^ and $ to anchor).
 function M.name(pattern)
   if type(pattern) ~= "string" then
-    bad("name", 1, "pattern: string expected, got " .. type(pattern))
+    bad("name", 1, "pattern: string expected, got " .. type(pattern), 2)
   end
   local ok, msg = pcall(string.find, "", pattern)
-  if not ok then bad("name", 1, "pattern: " .. tostring(msg)) end
+  if not ok then bad("name", 1, "pattern: " .. tostring(msg), 2) end
   return function(job)
     local n = job.name
     return type(n) == "string" and n:find(pattern) ~= nil
   end
 end
 
-function M.stage(...) return field_in("stage", "stage", ...) end
-function M.ref(...) return field_in("ref", "ref", ...) end
+function M.stage(...) return field_in("stage", string_set("stage", "stage", ...)) end
+function M.ref(...) return field_in("ref", string_set("ref", "ref", ...)) end
 
 --- failure_reason is any of the given strings (only failed jobs have one).
-function M.failure_reason(...) return field_in("failure_reason", "failure_reason", ...) end
+function M.failure_reason(...)
+  return field_in("failure_reason", string_set("failure_reason", "failure_reason", ...))
+end
 
 --- The job's tag_list holds any of the given tags.
 function M.tag(...)
@@ -78,17 +83,6 @@ function M.tag(...)
 end
 
 -- ---- times ---------------------------------------------------------------
-
--- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
 
 local function leap(y) return (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0 end
 local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
@@ -123,7 +117,7 @@ local function parse_time(s)
       if sign == "-" then off = -off end
     end
   end
-  local secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off
+  local secs = core.timegm(y, mo, d, h, mi, sec) - off
   return secs, (frac:gsub("0+$", ""))
 end
 M.parse_time = parse_time
@@ -141,7 +135,7 @@ local function created(fname, iso, want)
   local ts, tf = parse_time(iso)
   if not ts then
     bad(fname, 1, ("time: ISO 8601 time with Z or an offset expected, got %s"):format(
-      type(iso) == "string" and ("'" .. iso .. "'") or type(iso)))
+      type(iso) == "string" and ("'" .. iso .. "'") or type(iso)), 3)
   end
   return function(job)
     local js, jf = parse_time(job.created_at)
@@ -150,9 +144,15 @@ local function created(fname, iso, want)
 end
 
 --- Created strictly after the given time.
-function M.created_after(iso) return created("created_after", iso, 1) end
+function M.created_after(iso)
+  local p = created("created_after", iso, 1)
+  return p
+end
 --- Created strictly before the given time.
-function M.created_before(iso) return created("created_before", iso, -1) end
+function M.created_before(iso)
+  local p = created("created_before", iso, -1)
+  return p
+end
 
 -- ---- combinators -----------------------------------------------------------
 
@@ -160,7 +160,7 @@ local function predicates(fname, ...)
   local ps = { ... }
   for i = 1, select("#", ...) do
     if type(ps[i]) ~= "function" then
-      bad(fname, i, "predicate: function expected, got " .. type(ps[i]))
+      bad(fname, i, "predicate: function expected, got " .. type(ps[i]), 3)
     end
   end
   return ps, select("#", ...)
@@ -195,8 +195,8 @@ end
 
 --- A new array of the items p accepts, in order.
 function M.apply(items, p)
-  if type(items) ~= "table" then bad("apply", 1, "items: table expected, got " .. type(items)) end
-  if type(p) ~= "function" then bad("apply", 2, "predicate: function expected, got " .. type(p)) end
+  if type(items) ~= "table" then bad("apply", 1, "items: table expected, got " .. type(items), 2) end
+  if type(p) ~= "function" then bad("apply", 2, "predicate: function expected, got " .. type(p), 2) end
   local out = {}
   for _, item in ipairs(items) do
     if p(item) then out[#out + 1] = item end

@@ -1,16 +1,14 @@
 --- gitlab.trace: job logs. strip_ansi and sections work on log text;
 -- follow (client:follow) streams a running job's log as it grows.
-local core = require("gitlab.jobs.core")
-local policy = require("gitlab.jobs.policy")
+local errors = require("gitlab.jobs.errors")
+local poll = require("gitlab.jobs.poll")
 
 local M = {}
 
 --- The text without ANSI escape sequences (colours, erase-line, cursor moves,
 -- OSC titles and links). Other bytes, `\r` included, are kept as they are.
 function M.strip_ansi(text)
-  if type(text) ~= "string" then
-    error("bad argument #1 to 'trace.strip_ansi' (text: string expected, got " .. type(text) .. ")", 2)
-  end
+  if type(text) ~= "string" then errors.typeerror("trace.strip_ansi", 1, "text", "string", text, 2) end
   if not text:find("\27", 1, true) then return text end
   text = text:gsub("\27%[[0-?]*[ -/]*[@-~]", "")          -- CSI: colours, \e[0K, ...
   text = text:gsub("\27%][^\7\27]*\7", "")                 -- OSC ended by BEL
@@ -24,9 +22,7 @@ end
 -- in the order they start: { name, start, ["end"], duration, collapsed }.
 -- A section still open (a running job) has no end and no duration.
 function M.sections(log)
-  if type(log) ~= "string" then
-    error("bad argument #1 to 'trace.sections' (log: string expected, got " .. type(log) .. ")", 2)
-  end
+  if type(log) ~= "string" then errors.typeerror("trace.sections", 1, "log", "string", log, 2) end
   local out, open = {}, {}
   local pos = 1
   while true do
@@ -56,40 +52,20 @@ function M.sections(log)
   return out
 end
 
-local FOLLOW_OPTS = {
-  on_chunk = "function", on_update = "function", on_reset = "function",
-  interval = "number", max_interval = "number", timeout = "number", blocked = "string",
-}
-
-local function reset_error(project, job, delivered)
-  return setmetatable({
-    kind = "reset",
-    message = ("the log of job %s shrank below the %d bytes already delivered (erased?)"):format(
-      tostring(job.id), delivered),
-    method = "GET",
-    path = policy.job_path(project, job.id) .. "/trace",
-    job = job,
-    offset = delivered,
-  }, core.error_mt)
-end
+local FOLLOW_OPTS = { on_chunk = "function", on_reset = "function" }
+for k, v in pairs(poll.OPTIONS) do FOLLOW_OPTS[k] = v end
 
 --- client:follow(project, job_id [, opts]): streams the job's log to
 -- opts.on_chunk(text) until the job finishes; returns the final job.
 function M.follow(client, project, job_id, opts)
-  policy.check_job_args("follow", project, job_id)
-  opts = policy.check_opts("follow", opts, FOLLOW_OPTS)
+  errors.job_args(client, "follow", project, job_id)
+  opts = errors.options("follow", opts, FOLLOW_OPTS, 3, 2)
   local on_chunk = opts.on_chunk
   if on_chunk == nil then
-    error("bad argument #3 to 'follow' (on_chunk: function expected, got nil)", 2)
+    errors.typeerror("follow", 3, "on_chunk", "function", nil, 2)
   end
-  local interval, max_interval, timeout = policy.intervals("follow", opts)
-  local blocked = policy.check_blocked("follow", opts.blocked)
-  local on_update, on_reset = opts.on_update, opts.on_reset
-  local deadline = timeout and client:now() + timeout
-
-  local job, err = client:get(project, job_id)
-  if not job then return nil, err end
-  if on_update then on_update(job) end
+  local s = poll.settings(client, "follow", opts)
+  local on_reset = opts.on_reset
 
   local delivered = 0   -- bytes of the log given to on_chunk
   local last_byte       -- the last of them, read again to see that the log is still the same
@@ -121,31 +97,21 @@ function M.follow(client, project, job_id, opts)
     return grew, reset or (check and skip)
   end
 
-  local delay, changed = interval, true
-  while true do
+  -- After every look at the job, the log is read: a finished job's log is
+  -- then complete. New bytes count as a change.
+  return poll.watch(client, project, job_id, s, function(job)
     local grew, reset, terr = read_new()
     if terr then return nil, terr end
     if reset then
-      if not on_reset then return nil, reset_error(project, job, delivered) end
+      if not on_reset then return nil, errors.reset(project, job, delivered) end
       on_reset(job, delivered)
       delivered, last_byte = 0, nil
       local _, _, rerr = read_new()
       if rerr then return nil, rerr end
       grew = true
     end
-    -- this read came after this look at the job: a finished job's log is complete
-    if policy.finished(job.status) then return job end
-    if blocked == "return" and policy.blocked(job.status) then return job end
-    delay = (changed or grew) and interval or math.min(delay * 1.5, max_interval)
-    if not policy.pause(client, delay, deadline) then
-      return nil, policy.timeout_error(project, job, timeout)
-    end
-    local status = job.status
-    job, err = client:get(project, job_id)
-    if not job then return nil, err end
-    changed = job.status ~= status
-    if changed and on_update then on_update(job) end
-  end
+    return grew
+  end)
 end
 
 return M
