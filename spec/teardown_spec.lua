@@ -48,12 +48,17 @@ describe("a started call's sink", function()
     assert.is_false(other:cancel())
   end)
 
-  it("that closes the client: every call stops, no callback runs, the client is closed", function()
-    local called = 0
+  it("that closes the client: every call stops, no callback runs, no sink runs again", function()
+    fake.fault({ path = "/jobs/1009$", kind = "stall", delay = 1 }) -- still under way at the close
+    local called, sunk = 0, 0
     c:start("get", 1, 1009, function() called = called + 1 end)
-    c:start("trace", 1, 1008, { sink = function() c:close() end }, function() called = called + 1 end)
+    c:start("trace", 1, 1008, { sink = function()
+      sunk = sunk + 1
+      c:close()
+    end }, function() called = called + 1 end)
     assert.are.equal(0, c:poll(5))
     assert.are.equal(0, called)
+    assert.are.equal(1, sunk)
     fake.raises(function() c:get(1, 1008) end, "closed")
     fake.raises(function() c:poll(0) end, "closed")
   end)
@@ -73,14 +78,17 @@ describe("a blocking call's sink that closes its client", function()
     local c = fake.client({ retries = { max = 3 } })
     fake.fault({ path = "/trace$", kind = "reset_mid_body", bytes = 100000 })
     local n = 0
+    local sunk = 0
     local got, err = c:trace(1, 1008, { sink = function(s)
       n = n + #s
+      sunk = sunk + 1
       c:close()
     end })
     assert.is_nil(got)
     assert.is_true(gitlab.is_error(err))
     assert.are.equal(1, #fake.requests_to("GET", "/trace$")) -- closed: not retried
     assert.is_true(n > 0)
+    assert.are.equal(1, sunk) -- closed: no sink runs again
     fake.raises(function() c:get(1, 1008) end, "closed")
   end)
 end)

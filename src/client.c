@@ -123,9 +123,17 @@ static int l_close(lua_State *L)
     gj_client *c = gj_client_to(L, 1);
     lua_settop(L, 1);
     if (!c->closed) {
+        gj_call *k;
         c->closed = 1;
-        if (!c->busy) /* else the transfer under way frees it when it ends */
+        if (!c->busy) {
             gj_client_release(L, 1, c);
+            return 0;
+        }
+        /* from inside a transfer, which frees the client when it returns:
+         * till then no call takes another byte (no sink runs again) */
+        c->sync.body.stop = 1;
+        for (k = c->calls; k; k = k->next)
+            k->body.stop = 1;
     }
     return 0;
 }
