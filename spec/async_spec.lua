@@ -32,11 +32,7 @@ end
 
 describe("client:start and client:poll", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = new_client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = new_client() end)
 
   it("sends nothing until poll, then runs the callback with the call's values", function()
     local got = {}
@@ -61,7 +57,7 @@ describe("client:start and client:poll", function()
     local value, err = "unset", nil
     c:start("retry", 1, 1012, function(v, e) value, err = v, e end)
     poll_until_done(c)
-    assert.is_nil(value)
+    fake.failed(value, err)
     assert.are.equal(403, err.status)
     assert.are.equal("POST /projects/1/jobs/1012/retry: 403 Forbidden - Job is not retryable", tostring(err))
   end)
@@ -139,18 +135,17 @@ describe("client:start and client:poll", function()
     poll_until_done(r)
     assert.are.equal(1009, job.id)
     assert.are.equal(2, #sent(r))
-    r:close()
   end)
 
   it("never sends a started POST twice", function()
     local r = new_client{ retries = { max = 3, base_delay = 0.01 } }
     fake.fault{ path = "/retry$", kind = "status", status = 502, apply = true }
-    local err
-    r:start("retry", 1, 1009, function(_, e) err = e end)
+    local value, err = "unset", nil
+    r:start("retry", 1, 1009, function(v, e) value, err = v, e end)
     poll_until_done(r)
+    fake.failed(value, err)
     assert.is_true(err.maybe_done)
     assert.are.equal(1, #sent(r))
-    r:close()
   end)
 
   it("raises a callback's error from poll and goes on afterwards", function()
@@ -201,17 +196,12 @@ describe("client:start and client:poll", function()
     assert.are.equal(0, seen)
     assert.are.equal(0, t:poll(0))
     assert.are.equal(7, job.id)
-    t:close()
   end)
 end)
 
 describe("client:batch", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = new_client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = new_client() end)
 
   it("returns results in the order of the calls", function()
     local out = c:batch({
@@ -223,7 +213,7 @@ describe("client:batch", function()
     assert.are.equal(4, #out)
     assert.are.equal(1009, out[1].value.id)
     assert.is_nil(out[1].err)
-    assert.are.equal(404, out[2].err.status)
+    assert.are.equal(404, fake.failed(out[2].value, out[2].err).status)
     assert.is_nil(out[2].value)
     assert.are.equal(2, #out[3].value)
     assert.are.equal(2, out[3].page.next_page)

@@ -2,16 +2,7 @@
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 
--- Runs a Lua chunk in a fresh interpreter of the version under test.
-local function run_lua(code, env)
-  local lua, v = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
-  assert(lua and v, "spec/run.sh sets GITLAB_SPEC_LUA and GITLAB_SPEC_VERSION")
-  local prelude = "package.path='lua/?.lua;'..package.path; package.cpath='build/" .. v .. "/?.so;'..package.cpath;"
-  local p = assert(io.popen(("%s %s -e %q 2>&1"):format(env or "", lua, prelude .. code)))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local run_lua = fake.run_lua
 
 local function recording_transport()
   local urls = {}
@@ -22,7 +13,7 @@ local function recording_transport()
 end
 
 describe("gitlab.new", function()
-  before_each(function() fake.reset() end)
+  fake.each_spec()
 
   it("has a version", function()
     assert.matches("^%d+%.%d+%.%d+$", gitlab.VERSION)
@@ -44,7 +35,6 @@ describe("gitlab.new", function()
     local c = fake.client{ user_agent = "housekeeper/2.0" }
     assert(c:get(1, 1009))
     assert.are.equal("housekeeper/2.0", fake.requests()[1].headers["user-agent"])
-    c:close()
   end)
 
   it("reads GITLAB_URL, GITLAB_TOKEN and CI_JOB_TOKEN from the environment", function()
@@ -90,7 +80,6 @@ describe("gitlab.new", function()
     collectgarbage()
     local c = fake.client()
     assert(c:get(1, 1009))
-    c:close()
   end)
 
   it("keeps two clients apart", function()
@@ -104,7 +93,6 @@ describe("gitlab.new", function()
     assert.are.equal(fake.TOKEN, reqs[1].headers["private-token"])
     assert.are.equal(fake.READONLY, reqs[2].headers["private-token"])
     assert.are_not.equal(reqs[1].connection, reqs[2].connection)
-    b:close()
   end)
 
   it("says what it is", function()
@@ -122,7 +110,6 @@ describe("gitlab.new", function()
     cjson.decode_max_depth(1000)
     assert(job, tostring(err))
     assert.are.equal(101, job.pipeline.id)
-    c:close()
   end)
 
   it("decodes with vim.json where cjson is absent", function()

@@ -3,11 +3,7 @@ local fake = require("fake")
 
 describe("client:get", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("returns the job as a table shaped like GitLab's JSON", function()
     local job = assert(c:get(1, 1009))
@@ -41,8 +37,7 @@ describe("client:get", function()
 
   it("gives 404 Not found for an unknown job or one of another project", function()
     for _, id in ipairs({ 999999, 20001 }) do
-      local job, err = c:get(1, id)
-      assert.is_nil(job)
+      local err = fake.failed(c:get(1, id))
       assert.are.equal("http", err.kind)
       assert.are.equal(404, err.status)
       assert.are.equal("404 Not found", err.message)
@@ -62,11 +57,7 @@ end)
 
 describe("client:trace", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("returns the whole log with colours and section markers", function()
     local log = assert(c:trace(1, 1008))
@@ -96,19 +87,19 @@ describe("client:trace", function()
 
   it("streams to a sink and returns the byte count", function()
     local whole = assert(c:trace(1, 1008))
-    local chunks = {}
-    local n = assert(c:trace(1, 1008, { sink = function(s) chunks[#chunks + 1] = s end }))
+    local n, err, got = fake.stream(c, 1, 1008)
+    assert.is_nil(err)
     assert.are.equal(#whole, n)
-    assert.are.equal(whole, table.concat(chunks))
+    assert.are.equal(whole, got)
   end)
 
   it("streams a large log in pieces without holding it", function()
     fake.set_job(1012, { log_size = 3 * 1024 * 1024 })
-    local chunks = {}
-    local n = assert(c:trace(1, 1012, { sink = function(s) chunks[#chunks + 1] = s end }))
+    local n, err, got, chunks = fake.stream(c, 1, 1012)
+    assert.is_nil(err)
     assert.are.equal(3 * 1024 * 1024, n)
     assert.is_true(#chunks > 1)
-    assert.are.equal(assert(c:trace(1, 1012)), table.concat(chunks))
+    assert.are.equal(assert(c:trace(1, 1012)), got)
   end)
 
   it("skips the first offset bytes", function()
@@ -131,15 +122,14 @@ describe("client:trace", function()
 
   it("does not feed an error answer to the sink", function()
     local called = false
-    local n, err = c:trace(1, 1015, { sink = function() called = true end })
-    assert.is_nil(n)
+    local err = fake.failed(c:trace(1, 1015, { sink = function() called = true end }))
     assert.are.equal(403, err.status)
     assert.are.equal("403 Forbidden", err.message)
     assert.is_false(called)
   end)
 
   it("gives 404 for an unknown job", function()
-    local _, err = c:trace(1, 999999)
+    local err = fake.failed(c:trace(1, 999999))
     assert.are.equal("GET /projects/1/jobs/999999/trace: 404 Not found", tostring(err))
   end)
 
@@ -159,7 +149,7 @@ describe("client:trace", function()
 end)
 
 describe("the job token", function()
-  before_each(function() fake.reset() end)
+  fake.each_spec()
 
   it("job() returns the token's job and sends the job token alone", function()
     local c = fake.client{ job_token = fake.JOB_TOKEN }
@@ -171,7 +161,6 @@ describe("the job token", function()
     assert.are.equal(fake.JOB_TOKEN, req.headers["job-token"])
     assert.is_nil(req.headers["private-token"])
     assert.is_nil(req.headers["authorization"])
-    c:close()
   end)
 
   it("allowed_agents() returns the agents table", function()
@@ -181,15 +170,13 @@ describe("the job token", function()
     assert.are.equal("acme/platform/api", t.allowed_agents[1].config_project.path_with_namespace)
     assert.are.equal(1012, t.job.id)
     assert.are.equal("/api/v4/job/allowed_agents", fake.requests()[1].path)
-    c:close()
   end)
 
   it("an unknown job token gets 401", function()
     local c = fake.client{ job_token = "job-token-bogus" }
-    local _, err = c:job()
+    local err = fake.failed(c:job())
     assert.are.equal(401, err.status)
     assert.are.equal("GET /job: 401 Unauthorized", tostring(err))
-    c:close()
   end)
 
   it("is sent on project calls when it is the only credential", function()
@@ -198,18 +185,16 @@ describe("the job token", function()
     local req = fake.requests()[1]
     assert.are.equal(fake.JOB_TOKEN, req.headers["job-token"])
     assert.is_nil(req.headers["private-token"])
-    c:close()
   end)
 end)
 
 describe("credentials", function()
-  before_each(function() fake.reset() end)
+  fake.each_spec()
 
   it("sends an OAuth token as a bearer token", function()
     local c = fake.client{ token = false, oauth_token = fake.OAUTH }
     assert(c:get(1, 1009))
     assert.are.equal("Bearer " .. fake.OAUTH, fake.requests()[1].headers["authorization"])
-    c:close()
   end)
 
   it("prefers the personal token over the others", function()
@@ -219,35 +204,26 @@ describe("credentials", function()
     assert.are.equal(fake.TOKEN, h["private-token"])
     assert.is_nil(h["authorization"])
     assert.is_nil(h["job-token"])
-    c:close()
   end)
 
   it("gives 401 Unauthorized without a token", function()
     local c = fake.client{ token = false }
-    local _, err = c:get(1, 1009)
+    local err = fake.failed(c:get(1, 1009))
     assert.are.equal(401, err.status)
     assert.are.equal("401 Unauthorized", err.message)
-    c:close()
   end)
 
   it("reports an expired token with GitLab's description", function()
     local c = fake.client{ token = fake.EXPIRED }
-    local _, err = c:list(1)
+    local err = fake.failed(c:list(1))
     assert.are.equal(401, err.status)
     assert.matches("^invalid_token: Token is expired", err.message)
     assert.are.equal("GET /projects/1/jobs: 401 Unauthorized - " .. err.message, tostring(err))
-    c:close()
   end)
 
   it("takes the url and token from the environment", function()
-    local lua, v = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
-    assert(lua and v, "spec/run.sh sets GITLAB_SPEC_LUA and GITLAB_SPEC_VERSION")
-    local script = "package.path='lua/?.lua;'..package.path; package.cpath='build/" .. v .. "/?.so;'..package.cpath;"
-      .. "local c = require('gitlab.jobs').new(); local j = assert(c:get(1, 1009)); io.write(j.name)"
-    local cmd = ("GITLAB_URL=%s/ GITLAB_TOKEN=%s %s -e %q"):format(fake.url, fake.TOKEN, lua, script)
-    local p = assert(io.popen(cmd))
-    local out = p:read("*a")
-    p:close()
+    local out = fake.run_lua("io.write(assert(require('gitlab.jobs').new():get(1, 1009)).name)",
+      ("GITLAB_URL=%s/ GITLAB_TOKEN=%s"):format(fake.url, fake.TOKEN))
     assert.are.equal("unit-tests", out)
   end)
 end)

@@ -4,7 +4,7 @@
 local fake = require("fake")
 
 describe("the client's life", function()
-  before_each(function() fake.reset() end)
+  fake.each_spec()
 
   it("closed in the middle of each: the next page raises, nothing more is sent", function()
     local c = fake.client()
@@ -51,7 +51,6 @@ describe("the client's life", function()
     collectgarbage()
     local c = fake.client()
     assert(c:get(1, 1008))
-    c:close()
   end)
 
   it("collected from inside its own sink's trace, then again", function()
@@ -78,6 +77,5 @@ describe("the client's life", function()
     assert.are.equal(2, fake.stats().api_connections)
     a:close()
     assert(b:job())
-    b:close()
   end)
 end)

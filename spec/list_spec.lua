@@ -15,11 +15,7 @@ end
 
 describe("client:list", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("returns a project's jobs newest first, with the page table", function()
     local jobs, page = c:list(1)
@@ -130,8 +126,7 @@ describe("client:list", function()
 
   it("returns 404 Project Not Found for an unknown or invisible project", function()
     for _, project in ipairs({ 999, "acme/nope", "nosuchproject", "other/secret" }) do
-      local jobs, err = c:list(project)
-      assert.is_nil(jobs)
+      local err = fake.failed(c:list(project))
       assert.are.equal("http", err.kind)
       assert.are.equal(404, err.status)
       assert.are.equal("404 Project Not Found", err.message)
@@ -140,7 +135,7 @@ describe("client:list", function()
   end)
 
   it("names what was asked in the error, without the query", function()
-    local _, err = c:list("acme/nope", { scope = "failed" })
+    local err = fake.failed(c:list("acme/nope", { scope = "failed" }))
     assert.are.equal("/projects/acme%2Fnope/jobs", err.path)
     assert.are.equal("GET /projects/acme%2Fnope/jobs: 404 Project Not Found", tostring(err))
   end)
@@ -154,11 +149,7 @@ end)
 
 describe("client:pipeline_jobs", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("returns the pipeline's jobs with totals", function()
     local jobs, page = assert(c:pipeline_jobs(1, 101, { per_page = 100 }))
@@ -197,8 +188,7 @@ describe("client:pipeline_jobs", function()
   end)
 
   it("gives 404 Not found for an unknown pipeline", function()
-    local jobs, err = c:pipeline_jobs(1, 999999)
-    assert.is_nil(jobs)
+    local err = fake.failed(c:pipeline_jobs(1, 999999))
     assert.are.equal(404, err.status)
     assert.are.equal("404 Not found", err.message)
     assert.are.equal("/projects/1/pipelines/999999/jobs", err.path)
@@ -207,11 +197,7 @@ end)
 
 describe("client:bridges", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("returns bridge jobs with their downstream pipeline", function()
     local bridges, page = assert(c:bridges(1, 101))
@@ -232,7 +218,7 @@ describe("client:bridges", function()
   end)
 
   it("gives 404 Not found for an unknown pipeline", function()
-    local _, err = c:bridges(1, 424242)
+    local err = fake.failed(c:bridges(1, 424242))
     assert.are.equal(404, err.status)
     assert.are.equal("GET /projects/1/pipelines/424242/bridges: 404 Not found", tostring(err))
   end)

@@ -22,6 +22,11 @@ local function strip_nulls(v)
   return v
 end
 
+--- Decodes a JSON text as the control API's answers are: null as nil.
+function M.decode(text)
+  return strip_nulls(cjson.decode(text))
+end
+
 --- Calls the control API; returns the decoded answer.
 function M.control(method, path, body)
   local out = {}
@@ -36,11 +41,10 @@ function M.control(method, path, body)
   local text = table.concat(out)
   assert(code == 200, ("control %s %s: %s %s"):format(method, path, tostring(code), text))
   if text == "" then return nil end
-  return strip_nulls(cjson.decode(text))
+  return M.decode(text)
 end
 
 function M.reset() return M.control("POST", "/reset", {}) end
-function M.requests() return M.control("GET", "/requests") end
 function M.clear_requests() return M.control("DELETE", "/requests") end
 function M.stats() return M.control("GET", "/stats") end
 function M.config(t) return M.control("POST", "/config", t) end
@@ -48,44 +52,92 @@ function M.fault(t) return M.control("POST", "/faults", t) end
 function M.set_job(id, t) return M.control("POST", "/jobs/" .. id, t) end
 function M.script(id, t) return M.control("POST", "/jobs/" .. id .. "/script", t) end
 
---- The API requests received since the last reset (control calls excluded).
-function M.api_requests()
-  return M.requests()
-end
+function M.requests() return M.control("GET", "/requests") end
 
---- A client on the fake with the valid token and no retries, unless opts say otherwise.
-function M.client(opts)
-  local o = { url = M.url, token = M.TOKEN, retries = { max = 0 } }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return gitlab.new(o)
-end
-
--- Clients a spec file wants closed after each spec (fake.client does not keep
--- them: specs that prove garbage collection must be able to lose theirs).
-local tracked = {}
+-- Every client M.client made, to be closed after each spec. The table is
+-- weak: a spec that proves garbage collection can still lose its client.
+local tracked = setmetatable({}, { __mode = "v" })
+local serial = 0
 
 --- Keeps c to be closed by close_clients; returns c.
 function M.track(c)
-  tracked[#tracked + 1] = c
+  serial = serial + 1
+  tracked[serial] = c
   return c
 end
 
 --- Closes every client given to track (closing twice is harmless).
 function M.close_clients()
-  for i = #tracked, 1, -1 do
-    tracked[i]:close()
-    tracked[i] = nil
+  for k, c in pairs(tracked) do
+    c:close()
+    tracked[k] = nil
   end
 end
 
---- Asserts that a call failed with an error object, and adds the error to
--- seen (for the check that no token shows in any error); returns it.
-function M.failed(seen, value, err)
+--- A client on the fake with the valid token and no retries, unless the
+-- option tables given say otherwise (a later one wins); closed after the spec
+-- (see each_spec).
+function M.client(...)
+  local o = { url = M.url, token = M.TOKEN, retries = { max = 0 } }
+  for i = 1, select("#", ...) do
+    for k, v in pairs(select(i, ...) or {}) do o[k] = v end
+  end
+  return M.track(gitlab.new(o))
+end
+
+--- Sets up the enclosing describe block: before each spec the fake is reset,
+-- then setup (if given) runs; after it every client of M.client is closed.
+function M.each_spec(setup)
+  local busted = require("busted")
+  busted.before_each(function()
+    M.reset()
+    if setup then setup() end
+  end)
+  busted.after_each(M.close_clients)
+end
+
+--- Every token the specs use: none may ever show in an error.
+M.SECRETS = { M.TOKEN, M.READONLY, M.EXPIRED, M.OAUTH, M.JOB_TOKEN }
+
+--- Client options for each way a token is sent: PRIVATE-TOKEN, Bearer, JOB-TOKEN.
+M.CREDENTIALS = {
+  { token = M.TOKEN }, { token = false, oauth_token = M.OAUTH }, { token = false, job_token = M.JOB_TOKEN },
+}
+
+--- Raises when tostring(err), err.message, err.body or err.path holds a token;
+-- returns err.
+function M.assert_tokenless(err)
+  for _, field in ipairs({ "tostring(err)", "message", "body", "path" }) do
+    local text = field == "tostring(err)" and tostring(err) or err[field]
+    for _, secret in ipairs(M.SECRETS) do
+      if type(text) == "string" and text:find(secret, 1, true) then
+        error(("a token shows in the error's %s: %s"):format(field, text), 2)
+      end
+    end
+  end
+  return err
+end
+
+--- Asserts that a call failed with an error object that has a message and
+-- shows no token; returns the error.
+function M.failed(value, err)
   local check = require("luassert")
   check.is_nil(value, "expected the call to fail")
-  check.is_true(gitlab.is_error(err))
-  seen[#seen + 1] = err
+  check.is_true(gitlab.is_error(err), "expected an error object, got " .. tostring(err))
+  check.is_string(err.message)
+  check.is_string(tostring(err))
+  M.assert_tokenless(err)
   return err
+end
+
+--- Streams a job's log to a sink that keeps every chunk, with trace's other
+-- options: what trace returned (n, err), the chunks joined, and the chunks.
+function M.stream(c, project, job_id, opts)
+  local chunks = {}
+  local o = { sink = function(s) chunks[#chunks + 1] = s end }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local n, err = c:trace(project, job_id, o)
+  return n, err, table.concat(chunks), chunks
 end
 
 --- Raises unless f raises an error whose message contains every given text.
@@ -118,12 +170,11 @@ function M.clock(start)
   return clk
 end
 
---- A client on the fake whose sleep and clock are a fake clock: client, clock.
-function M.timed_client(opts)
+--- A client on the fake whose sleep and clock are a fake clock, with the
+-- option tables given (as for M.client): client, clock.
+function M.timed_client(...)
   local clk = M.clock()
-  local o = { sleep = clk.sleep, clock = clk.clock }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  return M.client(o), clk
+  return M.client({ sleep = clk.sleep, clock = clk.clock }, ...), clk
 end
 
 --- The API requests since the last reset whose method and path match
@@ -136,20 +187,16 @@ function M.requests_to(method, pattern)
   return out
 end
 
---- Every token the specs use: none may ever show in an error.
-M.SECRETS = { M.TOKEN, M.READONLY, M.EXPIRED, M.OAUTH, M.JOB_TOKEN }
-
---- Raises when tostring(err), err.message or err.body of any error in errs
--- holds a token; returns how many errors were looked at.
-function M.assert_tokenless(errs)
-  for i, err in ipairs(errs) do
-    for _, text in ipairs({ tostring(err), tostring(err.message), tostring(err.body) }) do
-      for _, secret in ipairs(M.SECRETS) do
-        assert(not text:find(secret, 1, true), ("error #%d shows a token: %s"):format(i, text))
-      end
-    end
-  end
-  return #errs
+--- Runs a Lua chunk in a fresh interpreter of the version under test, with
+-- env (shell assignments) before it; returns what it wrote, stderr included.
+function M.run_lua(code, env)
+  local lua, v = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
+  assert(lua and v, "spec/run.sh sets GITLAB_SPEC_LUA and GITLAB_SPEC_VERSION")
+  local prelude = "package.path='lua/?.lua;'..package.path; package.cpath='build/" .. v .. "/?.so;'..package.cpath;"
+  local p = assert(io.popen(("%s %s -e %q 2>&1"):format(env or "", lua, prelude .. code)))
+  local out = p:read("*a")
+  p:close()
+  return out
 end
 
 --- A port on 127.0.0.1 where nothing listens: connecting to it is refused.
