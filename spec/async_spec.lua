@@ -1,5 +1,6 @@
 -- start, poll and batch: calls that do not block the caller.
 local fake = require("fake")
+local socket = require("socket")
 
 -- Each spec's client has a user agent of its own, and only its requests count:
 -- nothing a spec before it left on the wire can be mistaken for its own.
@@ -28,6 +29,20 @@ local function poll_until_done(c, limit)
     if left == 0 then return 0 end
   end
   return left
+end
+
+-- Polls c with poll(timeout), a hundredth of a second apart, until no call is
+-- left; returns how many of those polls came back, a call still pending,
+-- while the requests of c the fake had received made waiting(requests) true.
+local function polls_while(c, timeout, waiting)
+  local n = 0
+  for _ = 1, 3000 do
+    local left = c:poll(timeout)
+    if left == 0 then return n end
+    if waiting(sent(c)) then n = n + 1 end
+    socket.sleep(0.01)
+  end
+  error("the started calls never finished")
 end
 
 describe("client:start and client:poll", function()
@@ -90,15 +105,21 @@ describe("client:start and client:poll", function()
   end)
 
   it("never blocks in poll(0)", function()
-    fake.fault{ path = "/jobs/1009$", kind = "stall", delay = 3 }
+    local STALL = 5
+    fake.fault{ path = "/jobs/1009$", kind = "stall", delay = STALL }
     local called = false
     c:start("get", 1, 1009, function() called = true end)
-    local t0 = c:now()
+    for _ = 1, 500 do
+      assert.are.equal(1, c:poll(0))
+      if #sent(c) == 1 then break end
+      socket.sleep(0.01)
+    end
+    local req = assert(sent(c)[1], "the request never reached the fake")
     assert.are.equal(1, c:poll(0))
     assert.are.equal(1, c:poll())
     assert.is_false(called)
-    -- the server answers after 3 s; poll returned long before
-    assert.is_true(c:now() - t0 < 1)
+    -- by the fake's own clock, the polls returned long before it would answer
+    assert.is_true(fake.now() - req.time < STALL)
   end)
 
   it("stops a call with cancel; its callback never runs", function()
@@ -115,7 +136,10 @@ describe("client:start and client:poll", function()
     c:poll(0.1)
     assert.is_true(h2:cancel())
     assert.are.equal(0, c:poll(0))
+    -- past the stall, when the call would have ended had it been kept
+    assert.are.equal(0, c:poll(1.5))
     assert.is_false(called)
+    assert.are.equal(1, #sent(c))
   end)
 
   it("streams a trace to a sink", function()
@@ -127,14 +151,21 @@ describe("client:start and client:poll", function()
     assert.are.equal(whole, table.concat(chunks))
   end)
 
-  it("retries a GET through its own timer", function()
+  it("retries a GET after its Retry-After on its own timer, poll(0) returning meanwhile", function()
     local r = new_client{ retries = { max = 2, base_delay = 0.01, max_delay = 0.01 } }
-    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "0" } }
+    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "2" } }
     local job
     r:start("get", 1, 1009, function(v) job = v end)
-    poll_until_done(r)
+    local waiting = polls_while(r, 0, function(reqs) return #reqs == 1 and reqs[1].status == 503 end)
     assert.are.equal(1009, job.id)
-    assert.are.equal(2, #sent(r))
+    local reqs = sent(r)
+    assert.are.equal(2, #reqs)
+    assert.are.equal(503, reqs[1].status)
+    assert.are.equal(200, reqs[2].status)
+    -- the retry waited what the server asked, by the fake's clock ...
+    assert.is_true(reqs[2].time - reqs[1].time >= 2, tostring(reqs[2].time - reqs[1].time))
+    -- ... and poll(0) came back again and again while it did
+    assert.is_true(waiting >= 5, "polls while the retry waited: " .. waiting)
   end)
 
   it("never sends a started POST twice", function()

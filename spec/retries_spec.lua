@@ -3,7 +3,6 @@
 -- Every wait goes through a fake clock: nothing really waits.
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
-local socket = require("socket")
 
 local failed = fake.failed
 
@@ -32,6 +31,16 @@ local function assert_backoff(slept, base, max)
     assert.is_true(s >= d / 2 - 1e-9 and s <= d + 1e-9,
       ("wait #%d is %s, expected between %s and %s"):format(n, tostring(s), d / 2, d))
   end
+end
+
+-- Asserts that the one wait before the second try of the job list lasted until
+-- the Unix time `moment`, counted from when the first answer was read: after
+-- the fake got the first try, before it got the second.
+local function assert_waited_until(slept, moment)
+  assert.are.equal(1, #slept)
+  local tries = fake.requests_to("GET", "/jobs$")
+  assert.are.equal(2, #tries)
+  fake.assert_between(slept[1], moment - tries[2].time, moment - tries[1].time, "the wait")
 end
 
 -- The failures a GET is tried again after, as the fake produces them.
@@ -317,20 +326,20 @@ describe("retries", function()
 
     it("until the HTTP date of Retry-After", function()
       local c, slept = client()
-      local at = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 20)
+      local when = os.time() + 20
+      local at = os.date("!%a, %d %b %Y %H:%M:%S GMT", when)
       fake.fault{ path = "/jobs$", kind = "status", status = 503, headers = { ["Retry-After"] = at } }
       assert(c:list(1))
-      assert.are.equal(1, #slept)
-      assert.is_true(slept[1] > 17 and slept[1] <= 20, tostring(slept[1]))
+      assert_waited_until(slept, when)
     end)
 
     it("until RateLimit-Reset when there is no Retry-After", function()
       local c, slept = client()
+      local reset = os.time() + 15
       fake.fault{ path = "/jobs$", kind = "status", status = 429, body = "Retry later\n",
-                  headers = { ["Content-Type"] = "text/plain", ["RateLimit-Reset"] = tostring(os.time() + 15) } }
+                  headers = { ["Content-Type"] = "text/plain", ["RateLimit-Reset"] = tostring(reset) } }
       assert(c:list(1))
-      assert.are.equal(1, #slept)
-      assert.is_true(slept[1] > 12 and slept[1] <= 15, tostring(slept[1]))
+      assert_waited_until(slept, reset)
     end)
 
     it("as Retry-After says rather than RateLimit-Reset", function()
@@ -392,12 +401,14 @@ describe("retries", function()
       local c, slept = client{ retries = { max = 2, base_delay = 10, max_delay = 60 } }
       fake.fault{ path = "/jobs/1009$", kind = "status", status = 429, headers = { ["Retry-After"] = "30" } }
       fake.fault{ path = "/jobs/1009$", kind = "status", status = 500 }
-      local t0 = socket.gettime()
       assert(c:get(1, 1009))
       assert.are.equal(2, #slept)
       assert.are.equal(30, slept[1])
       assert.is_true(slept[1] + slept[2] >= 35)
-      assert.is_true(socket.gettime() - t0 < 5, "the client waited for real")
+      -- by the fake's clock, the three tries came sooner than the waits asked for
+      local tries = fake.requests_to("GET", "/jobs/1009$")
+      assert.are.equal(3, #tries)
+      assert.is_true(tries[3].time - tries[1].time < slept[1] + slept[2], "the client waited for real")
     end)
 
     it("before the next request when RateLimit-Remaining says 0, instead of spending a 429", function()
@@ -405,7 +416,7 @@ describe("retries", function()
       fake.config(throttle)
       local waits = {}
       local c = client{ sleep = function(s)
-        waits[#waits + 1] = { seconds = s, received = #fake.requests() }
+        waits[#waits + 1] = { seconds = s, received = #fake.requests(), at = fake.now() }
         fake.config(throttle) -- the throttle's window passes while the client waits
       end }
       assert(c:get(1, 1009))
@@ -413,7 +424,10 @@ describe("retries", function()
       assert(c:get(1, 1009))
       assert.are.equal(1, #waits)
       assert.are.equal(1, waits[1].received) -- it waited before sending the second request
-      assert.is_true(waits[1].seconds > 58 and waits[1].seconds <= 61, tostring(waits[1].seconds))
+      -- the window of 60 s began with the first request; the wait was counted between its
+      -- arrival and the sleep (the reset is a whole second, rounded up)
+      local first, at = fake.requests()[1].time, waits[1].at
+      fake.assert_between(waits[1].seconds, first + 60 - at, at + 61 - first, "the wait")
       local reqs = fake.requests()
       assert.are.equal(2, #reqs)
       for _, r in ipairs(reqs) do

@@ -52,7 +52,31 @@ function M.fault(t) return M.control("POST", "/faults", t) end
 function M.set_job(id, t) return M.control("POST", "/jobs/" .. id, t) end
 function M.script(id, t) return M.control("POST", "/jobs/" .. id .. "/script", t) end
 
-function M.requests() return M.control("GET", "/requests") end
+-- The path of the requests M.now sends: the fake logs them like any API
+-- request, M.requests leaves them out.
+local MARK = "/api/v4/__now__"
+
+--- The API requests received since the last reset (control calls and M.now's
+-- marks excluded), oldest first.
+function M.requests()
+  local out = {}
+  for _, r in ipairs(M.control("GET", "/requests")) do
+    if r.path ~= MARK then out[#out + 1] = r end
+  end
+  return out
+end
+
+--- The fake's own clock, now: the time its request log gives a request sent
+-- after every request made before this call was answered.
+function M.now()
+  local tag = ("%d-%d"):format(os.time(), math.random(1, 1e9))
+  http.request(M.url .. MARK .. "?mark=" .. tag)
+  local log = M.control("GET", "/requests")
+  for i = #log, 1, -1 do
+    if log[i].path == MARK and log[i].query == "mark=" .. tag then return log[i].time end
+  end
+  error("the fake did not log the clock mark")
+end
 
 -- Every client M.client made, to be closed after each spec. The table is
 -- weak: a spec that proves garbage collection can still lose its client.
@@ -140,6 +164,14 @@ function M.stream(c, project, job_id, opts)
   return n, err, table.concat(chunks), chunks
 end
 
+--- Asserts low <= value <= high (with a millisecond to spare for the clocks'
+-- rounding): for a value computed at a moment known only to lie between two.
+function M.assert_between(value, low, high, what)
+  assert(type(value) == "number", ("%s: a number expected, got %s"):format(what or "value", tostring(value)))
+  assert(value >= low - 1e-3 and value <= high + 1e-3,
+    ("%s is %s, expected between %s and %s"):format(what or "value", value, low, high))
+end
+
 --- Raises unless f raises an error whose message contains every given text.
 function M.raises(f, ...)
   local ok, err = pcall(f)
@@ -206,6 +238,20 @@ function M.closed_port()
   local _, port = s:getsockname()
   s:close()
   return port
+end
+
+--- How many sockets this process has open (from /proc/self/fd).
+function M.open_sockets()
+  local stat = assert(io.open("/proc/self/stat"))
+  local pid = stat:read("*n")
+  stat:close()
+  local p = assert(io.popen("ls -l /proc/" .. pid .. "/fd 2>/dev/null"))
+  local n = 0
+  for line in p:lines() do
+    if line:find("socket:", 1, true) then n = n + 1 end
+  end
+  p:close()
+  return n
 end
 
 return M
