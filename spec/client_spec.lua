@@ -72,12 +72,22 @@ describe("gitlab.new", function()
   end
 
   it("is freed by the garbage collector, with a request's connection", function()
-    do
+    collectgarbage() -- what earlier specs left behind goes first
+    collectgarbage()
+    local before = fake.open_sockets()
+    local gone = setmetatable({}, { __mode = "v" })
+    local function use_and_forget()
       local c = fake.client()
       assert(c:get(1, 1009))
+      gone[1] = c
     end
+    use_and_forget()
+    assert.is_not_nil(gone[1])
+    assert.is_true(fake.open_sockets() > before, "the kept-alive connection is not open")
     collectgarbage()
     collectgarbage()
+    assert.is_nil(gone[1], "the client was not collected")
+    assert.are.equal(before, fake.open_sockets(), "the collected client's connection is still open")
     local c = fake.client()
     assert(c:get(1, 1009))
   end)
