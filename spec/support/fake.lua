@@ -78,6 +78,16 @@ function M.now()
   error("the fake did not log the clock mark")
 end
 
+--- What the control API knows of a job ({job = as the API renders it, kind,
+-- project_id, pipeline_id, retried, log_size, ...}), or nil for an unknown id.
+function M.job(id)
+  local out = {}
+  local _, code = http.request{ url = M.url .. "/__control/jobs/" .. id, sink = ltn12.sink.table(out) }
+  if code == 404 then return nil end
+  assert(code == 200, ("control GET /jobs/%s: %s %s"):format(id, tostring(code), table.concat(out)))
+  return M.decode(table.concat(out))
+end
+
 -- Every client M.client made, to be closed after each spec. The table is
 -- weak: a spec that proves garbage collection can still lose its client.
 local tracked = setmetatable({}, { __mode = "v" })
