@@ -94,6 +94,36 @@ describe("gitlab.new", function()
     assert(c:get(1, 1009))
   end)
 
+  it("sleeps through its sleep option, else for real", function()
+    local slept = {}
+    local c = fake.client{ sleep = function(s) slept[#slept + 1] = s end }
+    c:sleep(2.5)
+    c:sleep(0)
+    assert.are.same({ 2.5, 0 }, slept)
+    fake.raises(function() c:sleep("1") end, "sleep", "number expected")
+    assert.are.same({ 2.5, 0 }, slept)
+    -- without the option it waits: the fake's clock says so
+    local plain = fake.client()
+    assert(plain:get(1, 1009))
+    local t0 = plain:now()
+    plain:sleep(1)
+    assert.is_true(plain:now() - t0 >= 1)
+    assert(plain:get(1, 1008))
+    local reqs = fake.requests()
+    assert.are.equal(2, #reqs)
+    assert.is_true(reqs[2].time - reqs[1].time >= 1, tostring(reqs[2].time - reqs[1].time))
+  end)
+
+  it("tells time by its clock option", function()
+    local c, clk = fake.timed_client()
+    assert.are.equal(0, c:now())
+    c:sleep(3)
+    assert.are.equal(3, c:now())
+    assert.are.same({ 3 }, clk.sleeps)
+    clk.t = 42.5
+    assert.are.equal(42.5, c:now())
+  end)
+
   it("keeps two clients apart", function()
     local a = fake.client()
     local b = fake.client{ token = fake.READONLY }

@@ -136,6 +136,35 @@ describe("errors", function()
     assert.are.equal("timeout", err.kind)
   end)
 
+  it("waits for a slow answer as long as it takes with timeout = 0", function()
+    -- an answer dripped out over about a second: longer than the quick client waits
+    local drip = { path = "/jobs/1009$", kind = "drip", chunk = 256, delay = 0.1 }
+    fake.fault(drip)
+    assert.are.equal("timeout", failed(fake.client{ timeout = 0.5 }:get(1, 1009)).kind)
+    fake.fault(drip)
+    local job, err = fake.client{ timeout = 0 }:get(1, 1009)
+    assert.is_nil(err)
+    assert.are.equal(1009, job.id)
+    local reqs = fake.requests()
+    assert.are.equal(2, #reqs)
+    assert.are.equal("drip", reqs[2].fault)
+  end)
+
+  it("gives kind timeout when no connection is accepted within connect_timeout", function()
+    local port, free = fake.silent_port()
+    finally(free)
+    local slow = fake.client{ url = "http://127.0.0.1:" .. port, connect_timeout = 0.5, timeout = 20 }
+    local err = failed(slow:get(1, 1009))
+    assert.are.equal("timeout", err.kind)
+    assert.is_nil(err.status)
+    assert.are.equal(1, err.attempts)
+    -- libcurl's own account: connecting gave up after connect_timeout, not the request's timeout
+    assert.matches("[Cc]onnect", err.message)
+    local ms = tonumber(err.message:match("after (%d+) m"))
+    assert.is_number(ms, err.message)
+    assert.is_true(ms >= 500 and ms < 20000, err.message)
+  end)
+
   it("gives kind network when nothing listens", function()
     local dead = fake.client{ url = "http://127.0.0.1:" .. fake.closed_port() }
     local err = failed(dead:get(1, 1009))

@@ -250,6 +250,24 @@ function M.closed_port()
   return port
 end
 
+--- A port on 127.0.0.1 that accepts no connection: it listens, but its
+-- backlog is full, so a connection attempt hangs until it times out.
+-- Returns the port and a function that frees it.
+function M.silent_port()
+  local socket = require("socket")
+  local srv = assert(socket.tcp())
+  assert(srv:bind("127.0.0.1", 0))
+  assert(srv:listen(0)) -- room for one connection, which the filler takes
+  local _, port = srv:getsockname()
+  local filler = assert(socket.tcp())
+  filler:settimeout(5)
+  assert(filler:connect("127.0.0.1", port))
+  return port, function()
+    filler:close()
+    srv:close()
+  end
+end
+
 --- How many sockets this process has open (from /proc/self/fd).
 function M.open_sockets()
   local stat = assert(io.open("/proc/self/stat"))
