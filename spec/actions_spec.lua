@@ -1,21 +1,11 @@
 -- cancel, retry, erase and play: each sent once, with GitLab's answers.
 local fake = require("fake")
 
-local function posts()
-  local out = {}
-  for _, r in ipairs(fake.requests()) do
-    if r.method == "POST" then out[#out + 1] = r end
-  end
-  return out
-end
+local function posts() return fake.requests_to("POST", "") end
 
 describe("actions", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   describe("cancel", function()
     it("cancels a running job", function()
@@ -23,6 +13,7 @@ describe("actions", function()
       assert.are.equal(1012, job.id)
       assert.are.equal("canceled", job.status)
       assert.are.equal("canceled", assert(c:get(1, 1012)).status)
+      assert.are.equal("canceled", fake.job(1012).job.status)
       local p = posts()
       assert.are.equal(1, #p)
       assert.are.equal("/api/v4/projects/1/jobs/1012/cancel", p[1].path)
@@ -34,7 +25,7 @@ describe("actions", function()
     end)
 
     it("gives 404 for an unknown job", function()
-      local _, err = c:cancel(1, 999999)
+      local err = fake.failed(c:cancel(1, 999999))
       assert.are.equal(404, err.status)
       assert.are.equal("POST", err.method)
       assert.is_nil(err.maybe_done)
@@ -49,11 +40,12 @@ describe("actions", function()
       assert.are.equal("pending", job.status)
       assert.are.equal(job.id, assert(c:get(1, job.id)).id)
       assert.are.equal(1, #posts())
+      assert.is_true(fake.job(1009).retried)
+      assert.are.equal(fake.job(1009).job.name, fake.job(job.id).job.name)
     end)
 
     it("gives GitLab's 403 for a job that is not retryable", function()
-      local job, err = c:retry(1, 1012)
-      assert.is_nil(job)
+      local err = fake.failed(c:retry(1, 1012))
       assert.are.equal("http", err.kind)
       assert.are.equal(403, err.status)
       assert.are.equal("403 Forbidden - Job is not retryable", err.message)
@@ -63,11 +55,11 @@ describe("actions", function()
 
     it("is refused to a read-only token, with GitLab's reason", function()
       local ro = fake.client{ token = fake.READONLY }
-      local _, err = ro:retry(1, 1009)
+      local err = fake.failed(ro:retry(1, 1009))
       assert.are.equal(403, err.status)
       assert.are.equal("insufficient_scope: The request requires higher privileges than provided by the access token.",
         err.message)
-      ro:close()
+      assert.is_false(fake.job(1009).retried)
     end)
   end)
 
@@ -81,10 +73,10 @@ describe("actions", function()
 
     it("gives 403 for a job that cannot be erased", function()
       assert(c:erase(1, 1009))
-      local _, err = c:erase(1, 1009)
+      local err = fake.failed(c:erase(1, 1009))
       assert.are.equal(403, err.status)
       assert.are.equal("403 Forbidden - Job is not erasable!", err.message)
-      local _, err2 = c:erase(1, 1012)
+      local err2 = fake.failed(c:erase(1, 1012))
       assert.are.equal(403, err2.status)
     end)
   end)
@@ -120,7 +112,7 @@ describe("actions", function()
     end)
 
     it("gives GitLab's 400 for a job that is not manual", function()
-      local _, err = c:play(1, 1009)
+      local err = fake.failed(c:play(1, 1009))
       assert.are.equal(400, err.status)
       assert.are.equal("400 Bad request - Unplayable Job", err.message)
       assert.are.equal("POST /projects/1/jobs/1009/play: 400 Bad request - Unplayable Job", tostring(err))

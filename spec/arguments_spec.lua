@@ -80,14 +80,8 @@ end
 
 describe("bad arguments", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function()
-    assert.are.same({}, fake.requests())
-    c:close()
-  end)
+  fake.each_spec(function() c = fake.client() end)
+  after_each(function() assert.are.same({}, fake.requests()) end)
 
   for _, case in ipairs(ID_CALLS) do
     local name, arg, f = case[1], case[2], case[3]

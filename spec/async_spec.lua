@@ -1,5 +1,8 @@
 -- start, poll and batch: calls that do not block the caller.
 local fake = require("fake")
+local socket = require("socket")
+local http = require("socket.http")
+local ltn12 = require("ltn12")
 
 -- Each spec's client has a user agent of its own, and only its requests count:
 -- nothing a spec before it left on the wire can be mistaken for its own.
@@ -30,13 +33,23 @@ local function poll_until_done(c, limit)
   return left
 end
 
+-- Polls c with poll(timeout), a hundredth of a second apart, until no call is
+-- left; returns how many of those polls came back, a call still pending,
+-- while the requests of c the fake had received made waiting(requests) true.
+local function polls_while(c, timeout, waiting)
+  local n = 0
+  for _ = 1, 3000 do
+    local left = c:poll(timeout)
+    if left == 0 then return n end
+    if waiting(sent(c)) then n = n + 1 end
+    socket.sleep(0.01)
+  end
+  error("the started calls never finished")
+end
+
 describe("client:start and client:poll", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = new_client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = new_client() end)
 
   it("sends nothing until poll, then runs the callback with the call's values", function()
     local got = {}
@@ -61,7 +74,7 @@ describe("client:start and client:poll", function()
     local value, err = "unset", nil
     c:start("retry", 1, 1012, function(v, e) value, err = v, e end)
     poll_until_done(c)
-    assert.is_nil(value)
+    fake.failed(value, err)
     assert.are.equal(403, err.status)
     assert.are.equal("POST /projects/1/jobs/1012/retry: 403 Forbidden - Job is not retryable", tostring(err))
   end)
@@ -94,15 +107,21 @@ describe("client:start and client:poll", function()
   end)
 
   it("never blocks in poll(0)", function()
-    fake.fault{ path = "/jobs/1009$", kind = "stall", delay = 3 }
+    local STALL = 5
+    fake.fault{ path = "/jobs/1009$", kind = "stall", delay = STALL }
     local called = false
     c:start("get", 1, 1009, function() called = true end)
-    local t0 = c:now()
+    for _ = 1, 500 do
+      assert.are.equal(1, c:poll(0))
+      if #sent(c) == 1 then break end
+      socket.sleep(0.01)
+    end
+    local req = assert(sent(c)[1], "the request never reached the fake")
     assert.are.equal(1, c:poll(0))
     assert.are.equal(1, c:poll())
     assert.is_false(called)
-    -- the server answers after 3 s; poll returned long before
-    assert.is_true(c:now() - t0 < 1)
+    -- by the fake's own clock, the polls returned long before it would answer
+    assert.is_true(fake.now() - req.time < STALL)
   end)
 
   it("stops a call with cancel; its callback never runs", function()
@@ -119,7 +138,10 @@ describe("client:start and client:poll", function()
     c:poll(0.1)
     assert.is_true(h2:cancel())
     assert.are.equal(0, c:poll(0))
+    -- past the stall, when the call would have ended had it been kept
+    assert.are.equal(0, c:poll(1.5))
     assert.is_false(called)
+    assert.are.equal(1, #sent(c))
   end)
 
   it("streams a trace to a sink", function()
@@ -131,26 +153,83 @@ describe("client:start and client:poll", function()
     assert.are.equal(whole, table.concat(chunks))
   end)
 
-  it("retries a GET through its own timer", function()
+  it("retries a GET after its Retry-After on its own timer, poll(0) returning meanwhile", function()
     local r = new_client{ retries = { max = 2, base_delay = 0.01, max_delay = 0.01 } }
-    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "0" } }
+    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "2" } }
     local job
     r:start("get", 1, 1009, function(v) job = v end)
-    poll_until_done(r)
+    local waiting = polls_while(r, 0, function(reqs) return #reqs == 1 and reqs[1].status == 503 end)
     assert.are.equal(1009, job.id)
-    assert.are.equal(2, #sent(r))
-    r:close()
+    local reqs = sent(r)
+    assert.are.equal(2, #reqs)
+    assert.are.equal(503, reqs[1].status)
+    assert.are.equal(200, reqs[2].status)
+    -- the retry waited what the server asked, by the fake's clock ...
+    assert.is_true(reqs[2].time - reqs[1].time >= 2, tostring(reqs[2].time - reqs[1].time))
+    -- ... and poll(0) came back again and again while it did
+    assert.is_true(waiting >= 5, "polls while the retry waited: " .. waiting)
+  end)
+
+  it("holds a started call after RateLimit-Remaining: 0 until the reset, poll returning meanwhile", function()
+    fake.config{ rate_limit = { limit = 1, period = 2 } }
+    local first, second
+    c:start("get", 1, 1009, function(job)
+      first = job
+      c:start("get", 1, 1008, function(v, e) second = v or e end)
+    end)
+    -- poll(0.1): each returns after its tenth of a second, not when the call may go
+    local waiting = polls_while(c, 0.1, function(reqs) return #reqs == 1 and reqs[1].status == 200 end)
+    assert.are.equal(1009, first.id)
+    assert.are.equal(1008, second.id)
+    local reqs = sent(c)
+    assert.are.equal(2, #reqs)
+    -- the second went out once the window was over: no 429 spent
+    assert.is_nil(reqs[2].fault)
+    assert.are.equal(200, reqs[2].status)
+    assert.is_true(reqs[2].time - reqs[1].time >= 2 - 1e-3, tostring(reqs[2].time - reqs[1].time))
+    assert.is_true(waiting >= 5, "polls while the call was held: " .. waiting)
+  end)
+
+  it("raises when poll is called from a callback, and polls on afterwards", function()
+    local inner
+    c:start("get", 1, 1009, function() inner = { pcall(c.poll, c, 0) } end)
+    assert.are.equal(0, poll_until_done(c))
+    assert.is_false(inner[1])
+    assert.matches("poll is already running", tostring(inner[2]), 1, true)
+    local job
+    c:start("get", 1, 1008, function(v) job = v end)
+    assert.are.equal(0, poll_until_done(c))
+    assert.are.equal(1008, job.id)
+  end)
+
+  it("leaves the pages fetched ahead of a loop left early to the next poll", function()
+    local n = 0
+    for _ in c:each("list", 2, { pagination = "offset", per_page = 5, concurrency = 2 }) do
+      n = n + 1
+      if n == 6 then break end -- the first job of page 2, while page 3 is started
+    end
+    local function pages()
+      local out = {}
+      for i, r in ipairs(sent(c)) do out[i] = r.params.page[1] end
+      table.sort(out) -- pages fetched together arrive in any order
+      return out
+    end
+    -- page 3 was started as page 2 was handed out, and waits for a poll
+    assert.are.same({ "1", "2" }, pages())
+    assert.are.equal(0, poll_until_done(c))
+    assert.are.same({ "1", "2", "3" }, pages())
+    for _, r in ipairs(sent(c)) do assert.are.equal(200, r.status) end
   end)
 
   it("never sends a started POST twice", function()
     local r = new_client{ retries = { max = 3, base_delay = 0.01 } }
     fake.fault{ path = "/retry$", kind = "status", status = 502, apply = true }
-    local err
-    r:start("retry", 1, 1009, function(_, e) err = e end)
+    local value, err = "unset", nil
+    r:start("retry", 1, 1009, function(v, e) value, err = v, e end)
     poll_until_done(r)
+    fake.failed(value, err)
     assert.is_true(err.maybe_done)
     assert.are.equal(1, #sent(r))
-    r:close()
   end)
 
   it("raises a callback's error from poll and goes on afterwards", function()
@@ -201,17 +280,81 @@ describe("client:start and client:poll", function()
     assert.are.equal(0, seen)
     assert.are.equal(0, t:poll(0))
     assert.are.equal(7, job.id)
-    t:close()
+  end)
+end)
+
+-- A transport that hands each request to whoever resumes the coroutine that
+-- made it, and a sleep that does the same: a host's sockets and timers.
+local function yielding_client(slept)
+  return new_client{
+    transport = function(req) return coroutine.yield({ req = req }) end,
+    sleep = function(s)
+      slept[#slept + 1] = s
+      coroutine.yield({ sleep = s })
+    end,
+    retries = { max = 1, base_delay = 0.1 },
+  }
+end
+
+-- Sends req to the fake over a socket of its own.
+local function perform(req)
+  local out = {}
+  local _, status, headers = http.request{ url = req.url, method = req.method, headers = req.headers,
+    source = req.body and ltn12.source.string(req.body) or nil, sink = ltn12.sink.table(out) }
+  return { status = status, headers = headers, body = table.concat(out) }
+end
+
+describe("many coroutines on one client", function()
+  fake.each_spec()
+
+  it("run their calls interleaved through a transport that yields", function()
+    local slept = {}
+    local c = yielding_client(slept)
+    fake.fault{ path = "/jobs/1009$", kind = "status", status = 503, headers = { ["Retry-After"] = "3" } }
+    local ids, got, cos, waits = { 1008, 1009, 1010 }, {}, {}, {}
+    for i, id in ipairs(ids) do
+      cos[i] = coroutine.create(function()
+        local job = assert(c:get(1, id))
+        local log = assert(c:trace(1, id))
+        got[i] = { id = job.id, log = #log }
+      end)
+    end
+    -- each coroutine runs up to its first request: three under way on one client
+    for i, co in ipairs(cos) do
+      local ok, w = coroutine.resume(co)
+      assert(ok, w)
+      waits[i] = w
+      assert.is_table(w.req)
+    end
+    -- then each is answered in turn, the last started first, round after round
+    while next(waits) do
+      for i = #cos, 1, -1 do
+        local w = waits[i]
+        if w then
+          local ok, nxt = coroutine.resume(cos[i], w.req and perform(w.req) or nil)
+          assert(ok, nxt)
+          waits[i] = coroutine.status(cos[i]) ~= "dead" and nxt or nil
+        end
+      end
+    end
+    for i, id in ipairs(ids) do
+      assert.are.equal(id, got[i].id)
+      assert.are.equal(fake.job(id).log_size, got[i].log)
+    end
+    assert.are.same({ 3 }, slept)
+    local order = {}
+    for i, r in ipairs(sent(c)) do order[i] = ("%s %d"):format(r.path:match("/jobs/.*$"), r.status) end
+    assert.are.same({
+      "/jobs/1010 200", "/jobs/1009 503", "/jobs/1008 200",
+      "/jobs/1010/trace 200", "/jobs/1008/trace 200",
+      "/jobs/1009 200", "/jobs/1009/trace 200",
+    }, order)
   end)
 end)
 
 describe("client:batch", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = new_client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = new_client() end)
 
   it("returns results in the order of the calls", function()
     local out = c:batch({
@@ -223,7 +366,7 @@ describe("client:batch", function()
     assert.are.equal(4, #out)
     assert.are.equal(1009, out[1].value.id)
     assert.is_nil(out[1].err)
-    assert.are.equal(404, out[2].err.status)
+    assert.are.equal(404, fake.failed(out[2].value, out[2].err).status)
     assert.is_nil(out[2].value)
     assert.are.equal(2, #out[3].value)
     assert.are.equal(2, out[3].page.next_page)

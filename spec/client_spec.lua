@@ -2,16 +2,7 @@
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 
--- Runs a Lua chunk in a fresh interpreter of the version under test.
-local function run_lua(code, env)
-  local lua, v = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
-  assert(lua and v, "spec/run.sh sets GITLAB_SPEC_LUA and GITLAB_SPEC_VERSION")
-  local prelude = "package.path='lua/?.lua;'..package.path; package.cpath='build/" .. v .. "/?.so;'..package.cpath;"
-  local p = assert(io.popen(("%s %s -e %q 2>&1"):format(env or "", lua, prelude .. code)))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local run_lua = fake.run_lua
 
 local function recording_transport()
   local urls = {}
@@ -22,7 +13,7 @@ local function recording_transport()
 end
 
 describe("gitlab.new", function()
-  before_each(function() fake.reset() end)
+  fake.each_spec()
 
   it("has a version", function()
     assert.matches("^%d+%.%d+%.%d+$", gitlab.VERSION)
@@ -44,20 +35,21 @@ describe("gitlab.new", function()
     local c = fake.client{ user_agent = "housekeeper/2.0" }
     assert(c:get(1, 1009))
     assert.are.equal("housekeeper/2.0", fake.requests()[1].headers["user-agent"])
-    c:close()
   end)
 
   it("reads GITLAB_URL, GITLAB_TOKEN and CI_JOB_TOKEN from the environment", function()
     local out = run_lua("local c = require('gitlab.jobs').new(); local a = assert(c:get(1, 1009));"
       .. "local b = assert(c:job()); io.write(a.name, ' ', b.id)",
       ("GITLAB_URL=%s GITLAB_TOKEN=%s CI_JOB_TOKEN=%s"):format(fake.url, fake.TOKEN, fake.JOB_TOKEN))
-    assert.are.equal("unit-tests 1012", out)
+    local token_job = fake.job(1012)
+    assert.are.equal(fake.JOB_TOKEN, token_job.token)
+    assert.are.equal(("%s %d"):format(fake.job(1009).job.name, token_job.job.id), out)
   end)
 
   it("falls back to CI_SERVER_URL", function()
     local out = run_lua("local c = require('gitlab.jobs').new(); io.write(assert(c:get(1, 1009)).name)",
       ("CI_SERVER_URL=%s GITLAB_TOKEN=%s"):format(fake.url, fake.TOKEN))
-    assert.are.equal("unit-tests", out)
+    assert.are.equal(fake.job(1009).job.name, out)
   end)
 
   it("reads no environment variable for a token given as false", function()
@@ -82,15 +74,54 @@ describe("gitlab.new", function()
   end
 
   it("is freed by the garbage collector, with a request's connection", function()
-    do
+    collectgarbage() -- what earlier specs left behind goes first
+    collectgarbage()
+    local before = fake.open_sockets()
+    local gone = setmetatable({}, { __mode = "v" })
+    local function use_and_forget()
       local c = fake.client()
       assert(c:get(1, 1009))
+      gone[1] = c
     end
+    use_and_forget()
+    assert.is_not_nil(gone[1])
+    assert.is_true(fake.open_sockets() > before, "the kept-alive connection is not open")
     collectgarbage()
     collectgarbage()
+    assert.is_nil(gone[1], "the client was not collected")
+    assert.are.equal(before, fake.open_sockets(), "the collected client's connection is still open")
     local c = fake.client()
     assert(c:get(1, 1009))
-    c:close()
+  end)
+
+  it("sleeps through its sleep option, else for real", function()
+    local slept = {}
+    local c = fake.client{ sleep = function(s) slept[#slept + 1] = s end }
+    c:sleep(2.5)
+    c:sleep(0)
+    assert.are.same({ 2.5, 0 }, slept)
+    fake.raises(function() c:sleep("1") end, "sleep", "number expected")
+    assert.are.same({ 2.5, 0 }, slept)
+    -- without the option it waits: the fake's clock says so
+    local plain = fake.client()
+    assert(plain:get(1, 1009))
+    local t0 = plain:now()
+    plain:sleep(1)
+    assert.is_true(plain:now() - t0 >= 1)
+    assert(plain:get(1, 1008))
+    local reqs = fake.requests()
+    assert.are.equal(2, #reqs)
+    assert.is_true(reqs[2].time - reqs[1].time >= 1, tostring(reqs[2].time - reqs[1].time))
+  end)
+
+  it("tells time by its clock option", function()
+    local c, clk = fake.timed_client()
+    assert.are.equal(0, c:now())
+    c:sleep(3)
+    assert.are.equal(3, c:now())
+    assert.are.same({ 3 }, clk.sleeps)
+    clk.t = 42.5
+    assert.are.equal(42.5, c:now())
   end)
 
   it("keeps two clients apart", function()
@@ -104,7 +135,6 @@ describe("gitlab.new", function()
     assert.are.equal(fake.TOKEN, reqs[1].headers["private-token"])
     assert.are.equal(fake.READONLY, reqs[2].headers["private-token"])
     assert.are_not.equal(reqs[1].connection, reqs[2].connection)
-    b:close()
   end)
 
   it("says what it is", function()
@@ -121,8 +151,7 @@ describe("gitlab.new", function()
     local job, err = c:get(1, 1009)
     cjson.decode_max_depth(1000)
     assert(job, tostring(err))
-    assert.are.equal(101, job.pipeline.id)
-    c:close()
+    assert.are.equal(fake.job(1009).pipeline_id, job.pipeline.id)
   end)
 
   it("decodes with vim.json where cjson is absent", function()

@@ -8,6 +8,7 @@ core.register_service("gitlab", "http", function(applet)
   client:start("list", "acme/platform/api", { scope = "failed" }, function(jobs) results.failed = #jobs end)
   client:start("get", 1, 1009, function(job) results.name = job.name end)
   client:start("get", 1, 999999, function(_, e) results.status = e.status end)
+  -- polls: how often HAProxy's loop ran while calls were still under way
   while client:poll(0) > 0 do
     polls = polls + 1
     core.msleep(10) -- HAProxy's loop runs meanwhile

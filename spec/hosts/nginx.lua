@@ -33,11 +33,22 @@ local function transport(req)
   return res
 end
 
+-- ticks: how often another light thread ran while the calls were under way,
+-- which it can only do when the transport yields to nginx's loop
+local ticks, done = 0, false
+local ticker = ngx.thread.spawn(function()
+  while not done do
+    ngx.sleep(0.01)
+    ticks = ticks + 1
+  end
+end)
 local client = gitlab.new{ url = os.getenv("GITLAB_URL"), token = os.getenv("GITLAB_TOKEN"),
                            transport = transport, sleep = ngx.sleep, retries = false }
 local failed = assert(client:all("list", "acme/platform/api", { scope = "failed" }))
 local job = assert(client:get(1, 1009))
 local _, err = client:get(1, 999999)
 local log = assert(client:trace(1, 1008))
-ngx.say(("ok failed=%d name=%s status=%d log=%d %s"):format(#failed, job.name, err.status, #log,
-  jit and jit.version or _VERSION))
+done = true
+ngx.thread.wait(ticker)
+ngx.say(("ok failed=%d name=%s status=%d log=%d ticks=%d %s"):format(#failed, job.name, err.status, #log,
+  ticks, jit and jit.version or _VERSION))

@@ -22,16 +22,35 @@ answer() {
   done
 }
 
+# The fake drips its answer to GET /jobs/1009 out over more than half a
+# second, once: a host whose loop runs while the call waits counts many ticks.
+slow_answer() {
+  python3 -c 'import sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/__control/faults", method="POST",
+  data=b"{\"path\": \"/jobs/1009$\", \"kind\": \"drip\", \"chunk\": 256, \"delay\": 0.05}",
+  headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()' "$url"
+}
+
+# passed LINE COUNT: the host's line has the expected answers, and its loop
+# ran at least 5 times (COUNT=N) while the calls were under way.
+passed() {
+  case "$1" in "ok failed=4 name=unit-tests status=404 "*) ;; *) return 1 ;; esac
+  n=$(printf '%s\n' "$1" | sed -n "s/.* $2=\([0-9][0-9]*\).*/\1/p")
+  [ "${n:-0}" -ge 5 ]
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 if command -v nvim >/dev/null; then
+  slow_answer
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token GITLAB_HOST_OUT=$tmp/nvim.out \
   LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/jit/?.so;;" \
     timeout 60 nvim --headless -u NONE -i NONE +"luafile spec/hosts/nvim.lua" >/dev/null 2>&1
   line=$(cat "$tmp/nvim.out" 2>/dev/null)
   echo "neovim: ${line:-no answer}"
-  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1 ;; esac
+  passed "$line" ticks || failed=1
 else
   echo "neovim: not installed"
   failed=1
@@ -53,11 +72,12 @@ CFG
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token \
   LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/build/5.3/?.so;;" \
     haproxy -db -f "$tmp/haproxy.cfg" >"$tmp/haproxy.log" 2>&1 &
+  slow_answer
   hap=$!
   line=$(answer "http://127.0.0.1:$port/")
   kill $hap 2>/dev/null
   echo "haproxy: ${line:-no answer}"
-  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/haproxy.log" ;; esac
+  passed "$line" polls || { failed=1; cat "$tmp/haproxy.log"; }
 else
   echo "haproxy: not installed"
   failed=1
@@ -90,12 +110,13 @@ http {
   }
 }
 CFG
+  slow_answer
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >"$tmp/nginx.log" 2>&1 &
   ngx=$!
   line=$(answer "http://127.0.0.1:$port/")
   kill $ngx 2>/dev/null
   echo "nginx: ${line:-no answer}"
-  case "$line" in "ok failed=4 name=unit-tests status=404 "*) ;; *) failed=1; cat "$tmp/nginx/error.log" "$tmp/nginx.log" ;; esac
+  passed "$line" ticks || { failed=1; cat "$tmp/nginx/error.log" "$tmp/nginx.log"; }
 else
   echo "nginx with its Lua module: not installed"
   failed=1
