@@ -3,22 +3,13 @@
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 
-local function failed(value, err)
-  assert.is_nil(value)
-  assert.is_true(gitlab.is_error(err))
-  for _, secret in ipairs(fake.SECRETS) do
-    assert.is_nil(tostring(err):find(secret, 1, true))
-  end
-  return err
-end
-
 describe("a POST whose action ran", function()
-  before_each(fake.reset)
+  fake.each_spec()
 
   it("answered with broken JSON is reported maybe_done", function()
     local c = fake.client()
     fake.fault({ method = "POST", path = "/retry$", kind = "bad_json", apply = true })
-    local err = failed(c:retry(1, 1009))
+    local err = fake.failed(c:retry(1, 1009))
     assert.are.equal("decode", err.kind)
     assert.is_true(err.maybe_done)
     assert.matches("may have", tostring(err))
@@ -28,7 +19,7 @@ describe("a POST whose action ran", function()
 
   it("answered with a body over max_body is reported maybe_done", function()
     local c = fake.client({ max_body = 64 })
-    local err = failed(c:cancel(1, 1016))
+    local err = fake.failed(c:cancel(1, 1016))
     assert.are.equal("decode", err.kind)
     assert.matches("max_body", err.message)
     assert.is_true(err.maybe_done)
@@ -38,12 +29,12 @@ describe("a POST whose action ran", function()
 end)
 
 describe("a log returned whole", function()
-  before_each(fake.reset)
+  fake.each_spec()
 
   it("is held to max_body; a sink has no cap", function()
     fake.set_job(1001, { log_size = 4000 })
     local c = fake.client({ max_body = 1000 })
-    local err = failed(c:trace(1, 1001))
+    local err = fake.failed(c:trace(1, 1001))
     assert.are.equal("decode", err.kind)
     assert.matches("max_body", err.message)
     local n = 0
@@ -60,7 +51,7 @@ describe("a transport's status", function()
     for _, status in ipairs({ 0 / 0, math.huge, -math.huge, 1e300, 99, 1000, 200.5, -200 }) do
       local c = gitlab.new{ url = fake.url, token = "x", retries = { max = 0 },
         transport = function() return { status = status, headers = {}, body = "{}" } end }
-      local err = failed(c:get(1, 1001))
+      local err = fake.failed(c:get(1, 1001))
       assert.are.equal("network", err.kind)
       assert.matches("status", err.message)
       local got

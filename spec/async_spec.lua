@@ -206,16 +206,19 @@ describe("client:start and client:poll", function()
     local n = 0
     for _ in c:each("list", 2, { pagination = "offset", per_page = 5, concurrency = 2 }) do
       n = n + 1
-      if n == 6 then break end -- the first job of page 2, while page 3 is started
+      if n == 6 then break end -- the first job of page 2: page 3 was started with it
     end
     local function pages()
       local out = {}
-      for i, r in ipairs(sent(c)) do out[i] = r.params.page[1] end
+      -- the first page goes alone, as the user asked for it (no page parameter)
+      for i, r in ipairs(sent(c)) do out[i] = r.params.page and r.params.page[1] or "1" end
       table.sort(out) -- pages fetched together arrive in any order
       return out
     end
-    -- page 3 was started as page 2 was handed out, and waits for a poll
-    assert.are.same({ "1", "2" }, pages())
+    local before = pages()
+    assert.are.same({ "1", "2" }, { before[1], before[2] })
+    assert.is_true(#before <= 3, "no page beyond the one fetched ahead")
+    -- the page started ahead ends at a later poll, and nothing more is asked for
     assert.are.equal(0, poll_until_done(c))
     assert.are.same({ "1", "2", "3" }, pages())
     for _, r in ipairs(sent(c)) do assert.are.equal(200, r.status) end

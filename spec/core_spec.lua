@@ -5,11 +5,7 @@ local core = require("gitlab.jobs.core")
 
 describe("core helpers", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("check raises as the call would, blamed on the caller's argument, and sends nothing", function()
     local err = fake.raises(function() core.check(c, { name = "each", shift = 1 }, "list", 1, { scope = "bogus" }) end,

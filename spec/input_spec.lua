@@ -9,7 +9,7 @@ local function nothing_sent()
 end
 
 describe("new refuses", function()
-  before_each(fake.reset)
+  fake.each_spec()
 
   for _, opt in ipairs({ "token", "job_token", "oauth_token", "user_agent" }) do
     for _, case in ipairs({ { "LF", "\n" }, { "CR", "\r" }, { "CRLF", "\r\n" }, { "NUL", "\0" } }) do
@@ -42,11 +42,7 @@ end)
 
 describe("a call refuses", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client()
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client() end)
 
   it("a project of '.' or '..', which the route would read as a dot segment", function()
     for _, p in ipairs({ ".", ".." }) do

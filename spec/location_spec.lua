@@ -1,24 +1,10 @@
 -- Locations in every form RFC 3986 allows, resolved against the URL asked:
 -- the token goes along only while the origin stays the same.
 local fake = require("fake")
-local gitlab = require("gitlab.jobs")
-
-local function failed(value, err)
-  assert.is_nil(value)
-  assert.is_true(gitlab.is_error(err))
-  for _, secret in ipairs(fake.SECRETS) do
-    assert.is_nil(tostring(err):find(secret, 1, true))
-  end
-  return err
-end
 
 describe("a Location", function()
   local c
-  before_each(function()
-    fake.reset()
-    c = fake.client({ retries = { max = 0 } })
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c = fake.client({ retries = { max = 0 } }) end)
 
   local function redirect(location)
     fake.fault({ method = "GET", path = "/jobs/1001$", kind = "redirect", location = location })
@@ -41,7 +27,7 @@ describe("a Location", function()
   it("scheme-relative (//host:port/path) is another origin: followed there, without the token", function()
     local hostport = fake.url2:match("^https?:(//[^/]+)")
     redirect(hostport .. "/api/v4/projects/1/jobs/1002")
-    local err = failed(c:get(1, 1001))
+    local err = fake.failed(c:get(1, 1001))
     assert.are.equal(401, err.status) -- the other origin got no token
     local reqs = fake.requests()
     assert.are.equal(2, #reqs)
@@ -62,7 +48,7 @@ describe("a Location", function()
     for _, location in ipairs({ "ftp://127.0.0.1/x", "file:///etc/passwd", "javascript:alert(1)" }) do
       fake.clear_requests()
       redirect(location)
-      local err = failed(c:get(1, 1001))
+      local err = fake.failed(c:get(1, 1001))
       assert.are.equal(302, err.status)
       assert.are.equal(1, #fake.requests())
     end

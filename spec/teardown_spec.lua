@@ -15,12 +15,10 @@ end
 
 describe("a started call's sink", function()
   local c
-  before_each(function()
-    fake.reset()
+  fake.each_spec(function()
     fake.set_job(1008, { log_size = 200000 }) -- many writes, so the sink runs mid-transfer
     c = fake.client()
   end)
-  after_each(function() c:close() end)
 
   it("that cancels its own handle: the transfer stops, the callback never runs, the client goes on", function()
     local h, chunks, called = nil, 0, false

@@ -1,28 +1,14 @@
 -- Waits a hostile server asks for: days long, already past, or saying
 -- nothing at all. None may hang a call; none may be skipped where it counts.
 local fake = require("fake")
-local gitlab = require("gitlab.jobs")
 
 local function http_date(t)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", t)
 end
 
-local function failed(value, err)
-  assert.is_nil(value)
-  assert.is_true(gitlab.is_error(err))
-  for _, secret in ipairs(fake.SECRETS) do
-    assert.is_nil(tostring(err):find(secret, 1, true))
-  end
-  return err
-end
-
 describe("a wait the server asks for", function()
   local c, clk
-  before_each(function()
-    fake.reset()
-    c, clk = fake.timed_client({ retries = { max = 3 } })
-  end)
-  after_each(function() c:close() end)
+  fake.each_spec(function() c, clk = fake.timed_client({ retries = { max = 3 } }) end)
 
   local far = {
     ["Retry-After: 999999"] = { ["Retry-After"] = "999999" },
@@ -32,7 +18,7 @@ describe("a wait the server asks for", function()
   for name, headers in pairs(far) do
     it(("longer than max_wait is not waited (%s): the error comes at once"):format(name), function()
       fake.fault({ path = "/jobs/1001$", kind = "status", status = 429, headers = headers })
-      local err = failed(c:get(1, 1001))
+      local err = fake.failed(c:get(1, 1001))
       assert.are.equal(429, err.status)
       assert.are.equal(1, err.attempts)
       assert.is_true(err.retry_after > 300)
@@ -42,14 +28,12 @@ describe("a wait the server asks for", function()
   end
 
   it("within retries.max_wait is waited, beyond it is not", function()
-    local d = c
-    d:close()
     c, clk = fake.timed_client({ retries = { max = 3, max_wait = 5 } })
     fake.fault({ path = "/jobs/1001$", kind = "status", status = 429, headers = { ["Retry-After"] = "3" } })
     assert.is_table((c:get(1, 1001)))
     assert.are.same({ 3 }, clk.sleeps)
     fake.fault({ path = "/jobs/1001$", kind = "status", status = 429, headers = { ["Retry-After"] = "6" } })
-    local err = failed(c:get(1, 1001))
+    local err = fake.failed(c:get(1, 1001))
     assert.are.equal(6, err.retry_after)
     assert.are.same({ 3 }, clk.sleeps)
     fake.raises(function() fake.client({ retries = { max_wait = -1 } }) end, "retries.max_wait")
