@@ -236,6 +236,15 @@ function OPS.started(c, pick)
   end, action and "POST" or "GET", action and ("/jobs/%d/%s$"):format(action.id, action.name) or "/trace$"
 end
 
+-- The process's resident memory in KiB (Linux), or nil elsewhere.
+local function rss_kib()
+  local f = io.open("/proc/self/statm")
+  if not f then return nil end
+  local _, pages = f:read("*n", "*n")
+  f:close()
+  return pages and pages * 4
+end
+
 local OP_NAMES = { "get", "list", "trace", "each", "action", "batch", "started" }
 
 describe("a fault storm", function()
@@ -244,7 +253,7 @@ describe("a fault storm", function()
     local pick = rng(SEED)
     local c = gitlab.new{ url = fake.url, token = fake.TOKEN, timeout = 0.2,
       retries = { max = 2, base_delay = 0.001, max_delay = 0.001 } }
-    local heap_at, heap_end
+    local heap_at, heap_end, rss_at
     local dirty = true
     for round = 1, ROUNDS do
       -- a round that may have acted starts the next from the seed data again;
@@ -268,6 +277,7 @@ describe("a fault storm", function()
         collectgarbage()
         collectgarbage()
         heap_at = collectgarbage("count")
+        rss_at = rss_kib()
       end
     end
     collectgarbage()
@@ -276,6 +286,13 @@ describe("a fault storm", function()
     c:close()
     if heap_at then
       assert.is_true(heap_end - heap_at < 1024, ("the Lua heap grew by %.0f KiB"):format(heap_end - heap_at))
+    end
+    -- C memory too: the process (valgrind's own aside) stays within a few MiB
+    local rss_end = rss_kib()
+    print(("fault storm: the Lua heap grew %.0f KiB, the process %s KiB after round 20"):format(
+      heap_end - heap_at, rss_at and tostring(rss_end - rss_at) or "?"))
+    if rss_at and not os.getenv("GITLAB_SPEC_WRAPPER") then
+      assert.is_true(rss_end - rss_at < 8192, ("the process grew by %d KiB"):format(rss_end - rss_at))
     end
   end)
 end)
