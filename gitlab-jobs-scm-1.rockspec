@@ -39,7 +39,8 @@ build = {
       sources = {
         "src/util.c", "src/buf.c", "src/args.c", "src/request.c", "src/answer.c", "src/gate.c", "src/body.c",
         "src/call.c", "src/tries.c", "src/response.c", "src/curl_transport.c", "src/lua_transport.c",
-        "src/calls.c", "src/options.c", "src/client.c", "src/run.c", "src/poll.c", "src/step.c", "src/module.c",
+        "src/build.c", "src/calls.c", "src/options.c", "src/client.c", "src/run.c", "src/poll.c", "src/step.c",
+        "src/module.c",
       },
       libraries = { "curl", "pthread" },
       libdirs = { "$(CURL_LIBDIR)" },

@@ -1,9 +1,10 @@
-/* The eleven calls of the Jobs API, each as a builder of its request. */
+/* The calls of the Jobs API, each as a builder of its request, and the table
+ * of every call. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "calls.h"
-#include "util.h"
 
 const char *const gj_statuses[] = {
     "created", "waiting_for_resource", "preparing", "waiting_for_callback",
@@ -19,38 +20,6 @@ static int is_status(const char *s)
     return 0;
 }
 
-/* Out of memory while building: raise. */
-static void ok(lua_State *L, int rc)
-{
-    if (rc)
-        gj_oom(L);
-}
-
-static void begin(const gj_args *a, gj_call *k, const char *method, int kind, int auth)
-{
-    ok(a->L, gj_req_begin(&k->req, k->conf, method));
-    k->req.auth = auth;
-    k->req.accept_json = kind != GJ_LOG;
-    k->kind = kind;
-    k->body.stream = kind == GJ_LOG;
-    k->body.offset = 0;
-}
-
-/* "/projects/<id or escaped path>", the project being argument 1 */
-static void path_project(const gj_args *a, gj_call *k)
-{
-    lua_State *L = a->L;
-    int idx = gj_args_index(a, 1);
-    ok(L, gj_req_path(&k->req, "/projects"));
-    if (lua_type(L, idx) == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, idx, &n);
-        ok(L, gj_req_path_segment(&k->req, s, n));
-    } else {
-        ok(L, gj_req_path_int(&k->req, (long long)gj_args_id(a, 1, "project")));
-    }
-}
-
 /* scope: a status or an array of them, sent as scope[]=a&scope[]=b */
 static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
 {
@@ -62,7 +31,7 @@ static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
         gj_args_nonul(a, i, v, "scope");
         if (!is_status(s))
             gj_args_error(a, i, lua_pushfstring(L, "scope: unknown status '%s'", s));
-        ok(L, gj_req_query(&k->req, "scope%5B%5D", s, n));
+        gj_build_ok(L, gj_req_query(&k->req, "scope%5B%5D", s, n));
     } else if (t == LUA_TTABLE) {
         size_t j, n = lua_rawlen(L, v);
         if (n == 0)
@@ -82,7 +51,7 @@ static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
             const char *s;
             lua_rawgeti(L, v, (int)j);
             s = lua_tolstring(L, -1, &m);
-            ok(L, gj_req_query(&k->req, "scope%5B%5D", s, m));
+            gj_build_ok(L, gj_req_query(&k->req, "scope%5B%5D", s, m));
             lua_pop(L, 1);
         }
     } else if (t != LUA_TNIL) {
@@ -98,19 +67,19 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
     int t;
     query_scope(a, k, i, opts);
     if (gj_args_field(L, opts, "page") != LUA_TNIL)
-        ok(L, gj_req_query_int(&k->req, "page", (long long)gj_args_id_at(a, i, lua_gettop(L), "page")));
+        gj_build_ok(L, gj_req_query_int(&k->req, "page", (long long)gj_args_id_at(a, i, lua_gettop(L), "page")));
     lua_pop(L, 1);
     if (gj_args_field(L, opts, "per_page") != LUA_TNIL) {
         lua_Integer v = gj_args_id_at(a, i, lua_gettop(L), "per_page");
         if (v > 100)
             gj_args_error(a, i, "per_page: must be between 1 and 100");
-        ok(L, gj_req_query_int(&k->req, "per_page", (long long)v));
+        gj_build_ok(L, gj_req_query_int(&k->req, "per_page", (long long)v));
     }
     lua_pop(L, 1);
     t = gj_args_field(L, opts, "include_retried");
     if (t == LUA_TBOOLEAN) {
         int yes = lua_toboolean(L, -1);
-        ok(L, gj_req_query(&k->req, "include_retried", yes ? "true" : "false", yes ? 4 : 5));
+        gj_build_ok(L, gj_req_query(&k->req, "include_retried", yes ? "true" : "false", yes ? 4 : 5));
     } else if (t != LUA_TNIL) {
         gj_args_expected(a, i, lua_gettop(L), "include_retried", "boolean");
     }
@@ -119,7 +88,7 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
     if (t != LUA_TNIL) {
         if (t != LUA_TSTRING || lua_rawlen(L, -1) != 6 || strcmp(lua_tostring(L, -1), "keyset") != 0)
             gj_args_expected(a, i, lua_gettop(L), "pagination", "\"keyset\"");
-        ok(L, gj_req_query(&k->req, "pagination", "keyset", 6));
+        gj_build_ok(L, gj_req_query(&k->req, "pagination", "keyset", 6));
     }
     lua_pop(L, 1);
 }
@@ -150,8 +119,8 @@ static int next_url(const gj_args *a, gj_call *k, int i, int opts)
                                                 others[j]));
         lua_pop(L, 1);
     }
-    begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
-    ok(L, gj_req_link(&k->req, k->conf, u, n));
+    gj_build_begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
+    gj_build_ok(L, gj_req_link(&k->req, k->conf, u, n));
     lua_pop(L, 1);
     return 1;
 }
@@ -168,9 +137,9 @@ static void build_list(const gj_args *a, gj_call *k)
     gj_args_project(a, 1);
     opts = gj_args_options(a, 2, LIST_OPTS);
     if (!next_url(a, k, 2, opts)) {
-        begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
-        path_project(a, k);
-        ok(a->L, gj_req_path(&k->req, "/jobs"));
+        gj_build_begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
+        gj_build_project(a, k);
+        gj_build_ok(a->L, gj_req_path(&k->req, "/jobs"));
         list_query(a, k, 2, opts);
     }
 }
@@ -183,11 +152,11 @@ static void pipeline_list(const gj_args *a, gj_call *k, const char *const allowe
     pid = gj_args_id(a, 2, "pipeline_id");
     opts = gj_args_options(a, 3, allowed);
     if (!next_url(a, k, 3, opts)) {
-        begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
-        path_project(a, k);
-        ok(a->L, gj_req_path(&k->req, "/pipelines"));
-        ok(a->L, gj_req_path_int(&k->req, (long long)pid));
-        ok(a->L, gj_req_path(&k->req, what));
+        gj_build_begin(a, k, "GET", GJ_LIST, GJ_AUTH_DEFAULT);
+        gj_build_project(a, k);
+        gj_build_ok(a->L, gj_req_path(&k->req, "/pipelines"));
+        gj_build_ok(a->L, gj_req_path_int(&k->req, (long long)pid));
+        gj_build_ok(a->L, gj_req_path(&k->req, what));
         list_query(a, k, 3, opts);
     }
 }
@@ -202,38 +171,24 @@ static void build_bridges(const gj_args *a, gj_call *k)
     pipeline_list(a, k, BRIDGE_OPTS, "/bridges");
 }
 
-/* "/projects/:id/jobs/:job_id[suffix]" */
-static void job_path(const gj_args *a, gj_call *k, const char *method, int kind, const char *suffix)
-{
-    lua_Integer id;
-    gj_args_project(a, 1);
-    id = gj_args_id(a, 2, "job_id");
-    begin(a, k, method, kind, GJ_AUTH_DEFAULT);
-    path_project(a, k);
-    ok(a->L, gj_req_path(&k->req, "/jobs"));
-    ok(a->L, gj_req_path_int(&k->req, (long long)id));
-    if (suffix)
-        ok(a->L, gj_req_path(&k->req, suffix));
-}
-
 static void build_get(const gj_args *a, gj_call *k)
 {
-    job_path(a, k, "GET", GJ_OBJECT, NULL);
+    gj_build_job(a, k, "GET", GJ_OBJECT, NULL);
 }
 
 static void build_cancel(const gj_args *a, gj_call *k)
 {
-    job_path(a, k, "POST", GJ_OBJECT, "/cancel");
+    gj_build_job(a, k, "POST", GJ_OBJECT, "/cancel");
 }
 
 static void build_retry(const gj_args *a, gj_call *k)
 {
-    job_path(a, k, "POST", GJ_OBJECT, "/retry");
+    gj_build_job(a, k, "POST", GJ_OBJECT, "/retry");
 }
 
 static void build_erase(const gj_args *a, gj_call *k)
 {
-    job_path(a, k, "POST", GJ_OBJECT, "/erase");
+    gj_build_job(a, k, "POST", GJ_OBJECT, "/erase");
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -310,7 +265,7 @@ static void play_body(const gj_args *a, gj_call *k, int i, int opts)
         lua_pop(L, 1);
         return;
     }
-    ok(L, gj_buf_adds(b, "{\"job_variables_attributes\":["));
+    gj_build_ok(L, gj_buf_adds(b, "{\"job_variables_attributes\":["));
     if (n > 0) {
         for (j = 1; j <= n; j++) {
             size_t kl, vl;
@@ -320,7 +275,7 @@ static void play_body(const gj_args *a, gj_call *k, int i, int opts)
             lua_getfield(L, -2, "value");
             key = lua_tolstring(L, -2, &kl);
             val = lua_tolstring(L, -1, &vl);
-            ok(L, add_variable(b, j == 1, key, kl, val, vl));
+            gj_build_ok(L, add_variable(b, j == 1, key, kl, val, vl));
             lua_pop(L, 3);
         }
     } else {
@@ -337,12 +292,12 @@ static void play_body(const gj_args *a, gj_call *k, int i, int opts)
             const char *val;
             lua_getfield(L, v, names[j]);
             val = lua_tolstring(L, -1, &vl);
-            ok(L, add_variable(b, j == 0, names[j], strlen(names[j]), val, vl));
+            gj_build_ok(L, add_variable(b, j == 0, names[j], strlen(names[j]), val, vl));
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
     }
-    ok(L, gj_buf_add(b, "]}", 2));
+    gj_build_ok(L, gj_buf_add(b, "]}", 2));
     k->req.has_body = 1;
     lua_pop(L, 1);
 }
@@ -350,7 +305,7 @@ static void play_body(const gj_args *a, gj_call *k, int i, int opts)
 static void build_play(const gj_args *a, gj_call *k)
 {
     int opts = gj_args_options(a, 3, PLAY_OPTS);
-    job_path(a, k, "POST", GJ_OBJECT, "/play");
+    gj_build_job(a, k, "POST", GJ_OBJECT, "/play");
     play_body(a, k, 3, opts);
 }
 
@@ -359,7 +314,7 @@ static void build_trace(const gj_args *a, gj_call *k)
     lua_State *L = a->L;
     int opts = gj_args_options(a, 3, TRACE_OPTS), sink = 0, t;
     size_t offset = 0;
-    job_path(a, k, "GET", GJ_LOG, "/trace");
+    gj_build_job(a, k, "GET", GJ_LOG, "/trace");
     t = gj_args_field(L, opts, "sink");
     if (t == LUA_TFUNCTION)
         sink = lua_gettop(L);
@@ -383,8 +338,8 @@ static void job_token_call(const gj_args *a, gj_call *k, const char *path)
 {
     if (k->conf->job_token == NULL)
         luaL_error(a->L, "gitlab.jobs: %s needs a job token (job_token option or $CI_JOB_TOKEN)", path);
-    begin(a, k, "GET", GJ_OBJECT, GJ_AUTH_JOB);
-    ok(a->L, gj_req_path(&k->req, path));
+    gj_build_begin(a, k, "GET", GJ_OBJECT, GJ_AUTH_JOB);
+    gj_build_ok(a->L, gj_req_path(&k->req, path));
 }
 
 static void build_job(const gj_args *a, gj_call *k)
