@@ -163,6 +163,53 @@ double gj_retry_after(const gj_res *r, double now_wall)
     return -1; /* nothing, or a time already past: no advice */
 }
 
+/* Digits at p (n bytes at most) as a number; the count of digits read. */
+static size_t digits(const char *p, size_t n, double *out)
+{
+    size_t i = 0;
+    double d = 0;
+    while (i < n && i < 16 && p[i] >= '0' && p[i] <= '9')
+        d = d * 10 + (p[i++] - '0');
+    *out = d;
+    return i;
+}
+
+int gj_content_range(const gj_res *r, double *start, double *total)
+{
+    size_t n, i, k;
+    double end;
+    const char *v = gj_header(r, "content-range", &n);
+    if (v == NULL || n < 7 || !gj_ieq(v, 6, "bytes "))
+        return 0;
+    i = 6;
+    if ((k = digits(v + i, n - i, start)) == 0 || i + k >= n || v[i + k] != '-')
+        return 0;
+    i += k + 1;
+    if ((k = digits(v + i, n - i, &end)) == 0 || i + k >= n || v[i + k] != '/' || end < *start)
+        return 0;
+    i += k + 1;
+    if (i < n && v[i] == '*') {
+        *total = -1;
+        return 1;
+    }
+    if (digits(v + i, n - i, total) == 0 || *total <= end)
+        return 0;
+    return 1;
+}
+
+double gj_range_total(const gj_res *r)
+{
+    size_t n;
+    double start, total;
+    const char *v = gj_header(r, "content-range", &n);
+    if (v && n > 8 && gj_ieq(v, 8, "bytes */")) {
+        if (digits(v + 8, n - 8, &total) == n - 8)
+            return total;
+        return -1;
+    }
+    return gj_content_range(r, &start, &total) ? total : -1;
+}
+
 const char *gj_next_link(const gj_res *r, size_t *len)
 {
     size_t n;

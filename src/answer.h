@@ -29,6 +29,12 @@ double gj_parse_http_date(const char *s, size_t n);
  * or -1 when it says nothing (a time already past, a value that is neither
  * a number nor a date). */
 double gj_retry_after(const gj_res *r, double now_wall);
+/* A 206's Content-Range "bytes START-END/TOTAL": 1 with *start and *total
+ * (-1 for "*"), or 0 when there is none to read. */
+int gj_content_range(const gj_res *r, double *start, double *total);
+/* The whole length LEN a Content-Range tells: a 206's "bytes A-B/LEN", or a
+ * 416's, which has a star for A-B. -1 when it tells none. */
+double gj_range_total(const gj_res *r);
 /* The target of the Link header's rel="next", or NULL. */
 const char *gj_next_link(const gj_res *r, size_t *len);
 void gj_res_reset(gj_res *r);

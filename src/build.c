@@ -12,9 +12,11 @@ void gj_build_begin(const gj_args *a, gj_call *k, const char *method, int kind, 
 {
     gj_build_ok(a->L, gj_req_begin(&k->req, k->conf, method));
     k->req.auth = auth;
-    k->req.accept_json = kind != GJ_LOG;
+    k->req.accept_json = kind != GJ_LOG && kind != GJ_BYTES;
     k->kind = kind;
-    k->body.stream = kind == GJ_LOG;
+    k->meta = 0;
+    k->body.stream = kind == GJ_LOG || kind == GJ_BYTES;
+    k->body.ranged = 0;
     k->body.offset = 0;
 }
 

@@ -21,6 +21,7 @@ void gj_call_free(gj_call *k)
         k->conn_free(k);
     gj_req_free(&k->req);
     gj_res_free(&k->res);
+    gj_body_free(&k->body);
 }
 
 void gj_call_release(lua_State *L, gj_call *k)

@@ -15,8 +15,9 @@
 
 #define GJ_CALL_MT "gitlab.jobs.call"
 
-/* What a 2xx answer holds. */
-enum { GJ_OBJECT, GJ_LIST, GJ_LOG };
+/* What a 2xx answer holds: a JSON object, a JSON array (a page), a log, the
+ * bytes of a download, or nothing to read (a DELETE). */
+enum { GJ_OBJECT, GJ_LIST, GJ_LOG, GJ_BYTES, GJ_NONE };
 
 /* How the last try ended, besides the answer in res. */
 typedef struct gj_outcome {
@@ -38,7 +39,8 @@ typedef struct gj_call {
     gj_req req;
     gj_res res;
     gj_body body;
-    int kind;               /* GJ_OBJECT, GJ_LIST, GJ_LOG */
+    int kind;               /* GJ_OBJECT, GJ_LIST, GJ_LOG, GJ_BYTES, GJ_NONE */
+    int meta;               /* a log's result comes with the answer's status and the log's length */
     int attempts, hops;
     gj_outcome out;
     char errbuf[256];       /* the transport's description of a failure */

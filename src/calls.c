@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts.h"
 #include "build.h"
 #include "calls.h"
 
@@ -84,6 +85,21 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
         gj_args_expected(a, i, lua_gettop(L), "include_retried", "boolean");
     }
     lua_pop(L, 1);
+    t = gj_args_field(L, opts, "order_by");
+    if (t != LUA_TNIL) {
+        if (t != LUA_TSTRING || lua_rawlen(L, -1) != 2 || strcmp(lua_tostring(L, -1), "id") != 0)
+            gj_args_expected(a, i, lua_gettop(L), "order_by", "\"id\"");
+        gj_build_ok(L, gj_req_query(&k->req, "order_by", "id", 2));
+    }
+    lua_pop(L, 1);
+    t = gj_args_field(L, opts, "sort");
+    if (t != LUA_TNIL) {
+        const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (t != LUA_TSTRING || lua_rawlen(L, -1) != strlen(v) || (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0))
+            gj_args_expected(a, i, lua_gettop(L), "sort", "\"asc\" or \"desc\"");
+        gj_build_ok(L, gj_req_query(&k->req, "sort", v, strlen(v)));
+    }
+    lua_pop(L, 1);
     t = gj_args_field(L, opts, "pagination");
     if (t != LUA_TNIL) {
         if (t != LUA_TSTRING || lua_rawlen(L, -1) != 6 || strcmp(lua_tostring(L, -1), "keyset") != 0)
@@ -96,7 +112,8 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
 /* next_url: the page the server linked, fetched as given. 1 when given. */
 static int next_url(const gj_args *a, gj_call *k, int i, int opts)
 {
-    static const char *const others[] = {"scope", "page", "per_page", "include_retried", "pagination", NULL};
+    static const char *const others[] = {"scope", "page", "per_page", "include_retried", "pagination", "order_by",
+                                         "sort", NULL};
     lua_State *L = a->L;
     size_t n;
     const char *u;
@@ -125,7 +142,8 @@ static int next_url(const gj_args *a, gj_call *k, int i, int opts)
     return 1;
 }
 
-static const char *const LIST_OPTS[] = {"scope", "page", "per_page", "pagination", "next_url", NULL};
+static const char *const LIST_OPTS[] = {"scope", "page", "per_page", "pagination", "order_by", "sort", "next_url",
+                                        NULL};
 static const char *const PIPELINE_OPTS[] = {"scope", "page", "per_page", "include_retried", "next_url", NULL};
 static const char *const BRIDGE_OPTS[] = {"scope", "page", "per_page", "next_url", NULL};
 static const char *const TRACE_OPTS[] = {"sink", "offset", NULL};
@@ -178,7 +196,16 @@ static void build_get(const gj_args *a, gj_call *k)
 
 static void build_cancel(const gj_args *a, gj_call *k)
 {
+    static const char *const CANCEL_OPTS[] = {"force", NULL};
+    int opts, t;
     gj_build_job(a, k, "POST", GJ_OBJECT, "/cancel");
+    opts = gj_args_options(a, 3, CANCEL_OPTS);
+    t = gj_args_field(a->L, opts, "force");
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+        gj_args_expected(a, 3, lua_gettop(a->L), "force", "boolean");
+    if (lua_toboolean(a->L, -1)) /* GitLab 17.10+: a job in canceling is killed */
+        gj_build_ok(a->L, gj_req_query(&k->req, "force", "true", 4));
+    lua_pop(a->L, 1);
 }
 
 static void build_retry(const gj_args *a, gj_call *k)
@@ -334,6 +361,17 @@ static void build_trace(const gj_args *a, gj_call *k)
     lua_pop(L, 1);
 }
 
+/* _trace_rest: trace asking for a Range from its first try on (a server
+ * that honours it tells so with 206 or 416), its result followed by the
+ * answer's status and the log's length: for follow, which asks only for the
+ * rest. */
+static void build_trace_rest(const gj_args *a, gj_call *k)
+{
+    build_trace(a, k);
+    k->meta = 1;
+    k->body.ranged = 1;
+}
+
 static void job_token_call(const gj_args *a, gj_call *k, const char *path)
 {
     if (k->conf->job_token == NULL)
@@ -360,10 +398,18 @@ const gj_api gj_apis[] = {
     {"job", build_job},
     {"allowed_agents", build_allowed_agents},
     {"trace", build_trace},
+    {"_trace_rest", build_trace_rest},
     {"cancel", build_cancel},
     {"retry", build_retry},
     {"erase", build_erase},
     {"play", build_play},
+    {"artifacts", gj_build_artifacts},
+    {"artifacts_by_ref", gj_build_artifacts_by_ref},
+    {"artifact", gj_build_artifact},
+    {"artifact_by_ref", gj_build_artifact_by_ref},
+    {"keep_artifacts", gj_build_keep_artifacts},
+    {"delete_artifacts", gj_build_delete_artifacts},
+    {"delete_project_artifacts", gj_build_delete_project_artifacts},
     {NULL, NULL}};
 
 const gj_api *gj_api_find(const char *name)

@@ -160,7 +160,8 @@ static int prepare(gj_call *k)
     SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
-    SET(CURLOPT_ACCEPT_ENCODING, "");
+    /* compression for JSON and logs, not where a Range or a length counts */
+    SET(CURLOPT_ACCEPT_ENCODING, k->kind == GJ_BYTES || k->req.range_from >= 0 ? NULL : "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_ERRORBUFFER, k->errbuf);
     SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -179,6 +180,8 @@ static int prepare(gj_call *k)
         SET(CURLOPT_HTTPGET, 1L);
         SET(CURLOPT_FRESH_CONNECT, 0L);
     }
+    /* the easy handle is reused: a DELETE's method must not stay for the next */
+    SET(CURLOPT_CUSTOMREQUEST, strcmp(k->req.method, "DELETE") == 0 ? "DELETE" : NULL);
     if (rc != CURLE_OK) {
         strncpy(k->errbuf, curl_easy_strerror(rc), sizeof k->errbuf - 1);
         k->errbuf[sizeof k->errbuf - 1] = '\0';

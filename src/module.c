@@ -185,6 +185,12 @@ LUALIB_API int luaopen_gitlab_jobs_core(lua_State *L)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "statuses");
+    lua_newtable(L); /* the name of every call, for the facade */
+    for (i = 0; gj_apis[i].name; i++) {
+        lua_pushstring(L, gj_apis[i].name);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "calls");
     lua_remove(L, -2); /* the libcurl client's metatable */
     return 1;
 }

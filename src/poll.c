@@ -53,6 +53,10 @@ static void complete(lua_State *L, gj_call *k)
     gj_call_unlink(&c->calls, k);
     k->state = GJ_DONE;
     gj_call_untrack(L, 1, k); /* the handle stays on the stack while k is used */
+    if (k->body.err_ref == LUA_NOREF)
+        gj_tries_finish(k, L);
+    else
+        gj_body_finish(&k->body, L, 0); /* a sink raised: its file goes */
     if (k->body.err_ref != LUA_NOREF) {
         gj_unref(L, &k->cb_ref);
         gj_unref(L, &k->body.sink_ref);

@@ -100,6 +100,7 @@ int gj_req_begin(gj_req *r, const gj_conf *c, const char *method)
     r->nheaders = 0;
     r->auth = GJ_AUTH_DEFAULT;
     r->accept_json = 1;
+    r->range_from = -1;
     return gj_buf_adds(&r->url, c->base) || gj_buf_add(&r->url, "/api/v4", 7) ||
            gj_buf_add(&r->path, "", 0);
 }
@@ -122,6 +123,20 @@ int gj_req_path_segment(gj_req *r, const char *s, size_t n)
     size_t start = r->url.n;
     return gj_buf_addc(&r->url, '/') || gj_url_escape(&r->url, s, n) ||
            gj_buf_add(&r->path, r->url.p + start, r->url.n - start);
+}
+
+int gj_req_path_segments(gj_req *r, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && s[j] != '/')
+            j++;
+        if (gj_req_path_segment(r, s + i, j - i))
+            return -1;
+        i = j + 1;
+    }
+    return 0;
 }
 
 int gj_req_query(gj_req *r, const char *name, const char *value, size_t n)
@@ -186,6 +201,10 @@ void gj_req_headers(gj_req *r, const gj_conf *c)
     }
     if (r->accept_json)
         header(r, "Accept", "application/json");
+    if (r->range_from >= 0) {
+        snprintf(r->range_value, sizeof r->range_value, "bytes=%lld-", r->range_from);
+        header(r, "Range", r->range_value);
+    }
     header(r, "User-Agent", c->user_agent);
     if (r->has_body)
         header(r, "Content-Type", "application/json");

@@ -12,13 +12,15 @@ enum { GJ_AUTH_DEFAULT, GJ_AUTH_JOB, GJ_AUTH_NONE };
 
 #define GJ_MAX_HEADERS 8
 typedef struct gj_req {
-    const char *method;     /* "GET" or "POST" */
+    const char *method;     /* "GET", "POST" or "DELETE" */
     gj_buf url;             /* absolute URL, with the query */
     gj_buf path;            /* after /api/v4, without the query: for errors */
     gj_buf body;
     int has_body;
     int auth;               /* GJ_AUTH_* */
     int accept_json;        /* Accept: application/json */
+    long long range_from;   /* Range: bytes=N- (only the rest of a body), or -1 */
+    char range_value[32];
     int nheaders;
     const char *hname[GJ_MAX_HEADERS];
     const char *hvalue[GJ_MAX_HEADERS];
@@ -31,6 +33,8 @@ int gj_req_begin(gj_req *r, const gj_conf *c, const char *method);
 int gj_req_path(gj_req *r, const char *s);
 int gj_req_path_int(gj_req *r, long long v);
 int gj_req_path_segment(gj_req *r, const char *s, size_t n);
+/* "/" and the path s, each of its '/'-separated segments escaped. */
+int gj_req_path_segments(gj_req *r, const char *s, size_t n);
 /* Appends name=value (value escaped) to the query. */
 int gj_req_query(gj_req *r, const char *name, const char *value, size_t n);
 int gj_req_query_int(gj_req *r, const char *name, long long v);

@@ -369,6 +369,24 @@ void gj_open_json(lua_State *L)
     luaL_error(L, "gitlab.jobs.core needs lua-cjson (require \"cjson\") or vim.json");
 }
 
+/* After a log's value, for a call that asked (follow): the answer's status
+ * (206: the rest, 200: the whole, 416: nothing new) and the log's whole
+ * length, when the answer told it. Returns the count of values. */
+static int push_meta(lua_State *L, const gj_call *k)
+{
+    double total = gj_range_total(&k->res);
+    if (!k->meta)
+        return 1;
+    lua_pushinteger(L, (lua_Integer)k->res.status);
+    if (total < 0 && k->res.status == 200)
+        total = k->body.total;
+    if (total >= 0)
+        lua_pushnumber(L, total);
+    else
+        lua_pushnil(L);
+    return 3;
+}
+
 int gj_push_result(lua_State *L, const gj_call *k)
 {
     gj_errinfo e;
@@ -379,11 +397,17 @@ int gj_push_result(lua_State *L, const gj_call *k)
     e.path = gj_buf_str(&k->req.path);
     e.attempts = k->attempts;
     e.retry_after = -1;
+    if (k->body.failed[0]) {
+        e.kind = k->body.failed_kind ? k->body.failed_kind : "io";
+        lua_pushstring(L, k->body.failed);
+        return gj_push_error(L, &e, NULL, 0);
+    }
     /* a POST that got any answer reached the server: its action may have run */
     if (k->body.too_big) {
         e.kind = "decode";
         e.maybe_done = post;
-        lua_pushfstring(L, "response body larger than max_body (%d bytes)", (int)k->conf->max_body);
+        lua_pushfstring(L, "response body larger than max_body (%d bytes)%s", (int)k->conf->max_body,
+                        k->body.stream ? ": give it a sink (or a path) instead" : "");
         return gj_push_error(L, &e, NULL, 0);
     }
     if (!k->out.ok) {
@@ -392,17 +416,29 @@ int gj_push_result(lua_State *L, const gj_call *k)
         lua_pushstring(L, k->errbuf);
         return gj_push_error(L, &e, NULL, 0);
     }
+    if (k->res.status == 416 && k->req.range_from >= 0 && k->body.stream) {
+        /* nothing past what the caller has */
+        if (k->body.sink_ref != LUA_NOREF || k->body.path)
+            lua_pushinteger(L, (lua_Integer)k->body.delivered);
+        else
+            lua_pushliteral(L, "");
+        return push_meta(L, k);
+    }
     if (k->res.status < 200 || k->res.status > 299) {
         if (k->res.status == 429 || k->res.status == 503)
             e.retry_after = gj_retry_after(&k->res, gj_wall_now());
         e.maybe_done = post && k->res.status >= 500;
         return gj_push_http_error(L, &e, &k->res);
     }
-    if (k->kind == GJ_LOG) {
-        if (k->body.sink_ref != LUA_NOREF)
+    if (k->kind == GJ_LOG || k->kind == GJ_BYTES) {
+        if (k->body.sink_ref != LUA_NOREF || k->body.path)
             lua_pushinteger(L, (lua_Integer)k->body.delivered);
         else
-            lua_pushlstring(L, body, k->res.body.n);
+            lua_pushlstring(L, gj_buf_str(&k->body.kept), k->body.kept.n);
+        return push_meta(L, k);
+    }
+    if (k->kind == GJ_NONE) {
+        lua_pushboolean(L, 1);
         return 1;
     }
     e.maybe_done = post;

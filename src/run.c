@@ -37,7 +37,8 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
             gj_body_release(L, &k->body);
             return lua_error(L);
         }
-        if (k->body.err_ref != LUA_NOREF) {
+        if (k->body.err_ref != LUA_NOREF) { /* a callback raised: its file goes */
+            gj_body_finish(&k->body, L, 0);
             gj_unref(L, &k->body.sink_ref);
             gj_body_reraise(L, &k->body);
         }
@@ -53,6 +54,10 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
             break;
         }
         break;
+    }
+    if (gj_tries_finish(k, L)) { /* on_progress raised at the end */
+        gj_unref(L, &k->body.sink_ref);
+        gj_body_reraise(L, &k->body);
     }
     n = gj_push_result(L, k);
     gj_body_release(L, &k->body);

@@ -59,7 +59,8 @@ static int l_response(lua_State *L)
     lua_settop(L, 3);
     k->body.L = L;
     gj_lua_read_res(L, k, 2);
-    if (k->body.err_ref != LUA_NOREF) {
+    if (k->body.err_ref != LUA_NOREF) { /* a callback raised: its file goes */
+        gj_body_finish(&k->body, L, 0);
         gj_unref(L, &k->body.sink_ref);
         gj_body_reraise(L, &k->body);
     }
@@ -80,8 +81,13 @@ static int l_response(lua_State *L)
 static int l_result(lua_State *L)
 {
     gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
-    int n = gj_push_result(L, k);
-    gj_unref(L, &k->body.sink_ref);
+    int n;
+    if (gj_tries_finish(k, L)) {
+        gj_unref(L, &k->body.sink_ref);
+        gj_body_reraise(L, &k->body);
+    }
+    n = gj_push_result(L, k);
+    gj_body_release(L, &k->body);
     return n;
 }
 

@@ -11,14 +11,35 @@ void gj_tries_start(gj_call *k)
     k->attempts = 0;
     k->hops = 0;
     k->body.delivered = 0;
+    k->body.total = -1;
+    k->body.failed[0] = '\0';
 }
 
 void gj_try_begin(gj_call *k, lua_State *L)
 {
+    size_t from = gj_body_from(&k->body);
     k->attempts++;
     gj_res_reset(&k->res);
     gj_body_try(&k->body, L, k->conf->max_body);
     k->errbuf[0] = '\0';
+    /* a log past its offset, or a download cut short: only the rest */
+    k->req.range_from = from > 0 || k->body.ranged ? (long long)from : -1;
+    gj_req_headers(&k->req, k->conf);
+}
+
+int gj_tries_ok(const gj_call *k)
+{
+    long s = k->res.status;
+    if (!k->out.ok || k->body.too_big || k->body.failed[0] || k->body.err_ref != LUA_NOREF)
+        return 0;
+    /* 416 to a Range: nothing past what the caller has */
+    return (s >= 200 && s <= 299) || (s == 416 && k->req.range_from >= 0);
+}
+
+int gj_tries_finish(gj_call *k, lua_State *L)
+{
+    gj_body_finish(&k->body, L, gj_tries_ok(k));
+    return k->body.err_ref != LUA_NOREF ? -1 : 0;
 }
 
 void gj_try_failed(gj_call *k, const char *msg)
@@ -64,12 +85,12 @@ static double backoff(gj_call *k)
 int gj_try_end(gj_call *k, double *wait)
 {
     gj_conf *c = k->conf;
-    int post = strcmp(k->req.method, "POST") == 0;
-    if (k->body.too_big)
+    int post = strcmp(k->req.method, "POST") == 0, get = strcmp(k->req.method, "GET") == 0;
+    if (k->body.too_big || k->body.failed[0])
         return GJ_TRY_DONE;
     if (k->out.ok) {
         gj_gate_note(k->gate, &k->res, gj_wall_now());
-        if (!post && is_redirect(k->res.status) && k->hops < 10) {
+        if (get && is_redirect(k->res.status) && k->hops < 10) {
             size_t n;
             const char *loc = gj_header(&k->res, "location", &n);
             int rc = loc ? gj_req_redirect(&k->req, c, loc, n) : 1;

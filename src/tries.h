@@ -16,6 +16,12 @@ void gj_try_begin(gj_call *k, lua_State *L);
 /* After a try, with k->out set: GJ_TRY_DONE, GJ_TRY_AGAIN, or GJ_TRY_WAIT
  * and *wait seconds. */
 int gj_try_end(gj_call *k, double *wait);
+/* The call ended well: a 2xx answer read whole, or a 416 to a Range (there
+ * was nothing new past what the caller has). */
+int gj_tries_ok(const gj_call *k);
+/* At the end of a call, before its result: its file renamed into place or
+ * removed, on_progress told the end. -1 when on_progress raised. */
+int gj_tries_finish(gj_call *k, lua_State *L);
 /* The n-th backoff wait: between half and all of base * 2^(n-1), at most
  * max, from the client's random sequence. */
 double gj_backoff(gj_conf *c, int n, double base, double max);

@@ -40,10 +40,8 @@ end
 -- A client with a Lua transport runs its calls from here: the C core builds
 -- each request and reads each answer, and the transport is called by Lua, so
 -- it may yield (OpenResty's cosockets, HAProxy's sockets).
-local CALLS = { "list", "pipeline_jobs", "bridges", "get", "job", "allowed_agents",
-                "trace", "cancel", "retry", "erase", "play" }
 local transport_methods = core.transport_methods
-for _, name in ipairs(CALLS) do
+for _, name in ipairs(core.calls) do
   transport_methods[name] = function(self, ...)
     local call = self:_begin(name, ...)
     local transport = hook(self, "transport")

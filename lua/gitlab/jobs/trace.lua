@@ -69,11 +69,35 @@ function M.follow(client, project, job_id, opts)
 
   local delivered = 0   -- bytes of the log given to on_chunk
   local last_byte       -- the last of them, read again to see that the log is still the same
+  local ranges          -- the server sends only the rest (Range): known from its first answer
 
-  -- Delivers what the log holds beyond `delivered`. It reads from one byte
-  -- before: no byte at all means the log got shorter, another byte that it was
-  -- replaced; either way nothing is delivered and `reset` is true.
+  local function give(chunk)
+    delivered = delivered + #chunk
+    last_byte = chunk:sub(-1)
+    on_chunk(chunk)
+  end
+
+  -- Delivers what the log holds beyond `delivered`: grew, reset, or nil, nil, err.
+  -- Asked for the rest only, a server that honours Range answers 206 (or 416:
+  -- nothing new, or, its length below what was delivered, a log that got
+  -- shorter) and each byte crosses the wire once. A server that answers with
+  -- the whole log instead is read from one byte before: no byte at all means
+  -- the log got shorter, another byte that it was replaced; either way nothing
+  -- is delivered and reset is true.
   local function read_new()
+    if ranges ~= false then
+      local before = delivered
+      local n, status, total = client:_trace_rest(project, job_id, { offset = delivered, sink = give })
+      if not n then return nil, nil, status end
+      if status == 206 or status == 416 then
+        ranges = true
+        return delivered > before, status == 416 and total ~= nil and total < before
+      end
+      -- the whole log came, what was delivered skipped: from now on, the byte before is checked
+      local first = ranges == nil
+      ranges = false
+      return delivered > before, not first and total ~= nil and total < before
+    end
     local check = delivered > 0
     local skip, reset, grew = check, false, false
     local function sink(chunk)
@@ -87,10 +111,8 @@ function M.follow(client, project, job_id, opts)
         chunk = chunk:sub(2)
         if chunk == "" then return end
       end
-      delivered = delivered + #chunk
-      last_byte = chunk:sub(-1)
       grew = true
-      on_chunk(chunk)
+      give(chunk)
     end
     local n, terr = client:trace(project, job_id, { offset = check and delivered - 1 or 0, sink = sink })
     if not n then return nil, nil, terr end
