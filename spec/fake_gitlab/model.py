@@ -10,6 +10,8 @@ import copy
 import threading
 import time
 
+import archives
+
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------
@@ -35,7 +37,9 @@ HUGE_COUNT = 10050
 STEP_KEYS = frozenset((
     "status", "failure_reason", "fields", "append_log", "set_log", "log_size",
     "append_log_base64", "set_log_base64", "retried",
+    "artifacts_size", "artifacts_files", "artifacts_remove",
 ))
+ARTIFACTS_LIFETIME = 30 * 86400.0
 
 
 def parse_time(s):
@@ -235,7 +239,7 @@ class Job:
         "id", "project_id", "pipeline_id", "kind", "name", "stage", "status", "ref",
         "tag", "tag_list", "allow_failure", "created_at", "started_at", "finished_at",
         "erased_at", "duration", "queued_duration", "failure_reason", "artifacts",
-        "has_archive", "artifacts_expire_at", "runner", "coverage", "archived", "log",
+        "archive", "artifacts_expire_at", "runner", "coverage", "archived", "log",
         "retried", "trace_forbidden", "downstream", "fields", "variables", "steps",
         "lineage", "pending_cancel", "token", "when",
     )
@@ -244,7 +248,7 @@ class Job:
                  ref="main", tag=False, tag_list=(), kind="build", allow_failure=False,
                  created_at=None, started_at=None, finished_at=None, duration=None,
                  queued_duration=None, failure_reason=None, artifacts=None,
-                 has_archive=False, runner=None, log=b"", coverage=None,
+                 archive=None, runner=None, log=b"", coverage=None,
                  retried=False, trace_forbidden=False, downstream=None, token=None,
                  when="on_success"):
         self.id = id
@@ -266,8 +270,8 @@ class Job:
         self.queued_duration = queued_duration
         self.failure_reason = failure_reason
         self.artifacts = artifacts if artifacts is not None else []
-        self.has_archive = has_archive
-        self.artifacts_expire_at = (finished_at + 30 * 86400.0) if (has_archive and finished_at) else None
+        self.archive = archive
+        self.artifacts_expire_at = (finished_at + ARTIFACTS_LIFETIME) if (archive and finished_at) else None
         self.runner = runner
         self.coverage = coverage
         self.archived = False
@@ -563,16 +567,13 @@ class Store:
                              [_shell(b"make " + name.encode()),
                               b"done: %s for v1.2.0\n" % name.encode()], OK_LINE)
             arts = []
-            archive = name == "compile"
+            archive = seeded_archive(jid) if name == "compile" else None
             if archive:
-                arts = [
-                    {"file_type": "archive", "size": 1048576, "filename": "artifacts.zip", "file_format": "zip"},
-                    {"file_type": "metadata", "size": 186, "filename": "metadata.gz", "file_format": "gzip"},
-                ]
+                arts = archive_artifacts(archive, 186)
             self._add_job(Job(jid, 1, 102, name, stage, "success", ref="v1.2.0", tag=True,
                               tag_list=["docker", "linux"], created_at=created, started_at=started,
                               finished_at=finished, queued_duration=queued, artifacts=arts,
-                              has_archive=archive, runner="linux", log=log))
+                              archive=archive, runner="linux", log=log))
 
         # Pipeline 101: main, one job per status (+ bridges).
         base = p101.created_at
@@ -617,12 +618,7 @@ class Store:
         self.jobs[1007].finished_at = created_of(1007) + 0.5
         add(1008, "compile", "build", "success", queued=3.226, dur=74.004,
             log=log_compile_ansi,
-            artifacts=[
-                {"file_type": "archive", "size": 2381452, "filename": "artifacts.zip", "file_format": "zip"},
-                {"file_type": "metadata", "size": 214, "filename": "metadata.gz", "file_format": "gzip"},
-            ], has_archive=True)
-        j = self.jobs[1008]
-        j.artifacts_expire_at = j.finished_at + 30 * 86400.0
+            artifacts=archive_artifacts(seeded_archive(1008), 214), archive=seeded_archive(1008))
         add(1009, "unit-tests", "test", "failed", queued=4.518, dur=96.771, reason="script_failure",
             log=lambda t: log_simple(t, "linux", [
                 _shell(b"busted --output=TAP spec/"),
@@ -863,6 +859,12 @@ class Store:
             if job.fields is None:
                 job.fields = {}
             job.fields.update(step["fields"])
+        if step.get("artifacts_remove"):
+            self.remove_artifacts(job)
+        if "artifacts_files" in step:
+            self.set_archive(job, archives.files_archive(step["artifacts_files"]))
+        if "artifacts_size" in step:
+            self.set_archive(job, archives.synthetic_zip(step["artifacts_size"], job.id))
 
     def on_get(self, job):
         """Single-job GET: finish a pending cancel, then advance the script."""
@@ -915,9 +917,26 @@ class Store:
         job.erased_at = time.time()
         job.log = b""
         job.artifacts = []
-        job.has_archive = False
+        job.archive = None
         job.artifacts_expire_at = None
         return job
+
+    # ---- artifacts -----------------------------------------------------
+
+    def set_archive(self, job, archive):
+        """Give a job this archive (and its metadata), replacing any it had; a job that had
+        none gets artifacts_expire_at 30 days after it finished (or from now)."""
+        job.archive = archive
+        rest = [a for a in job.artifacts if a["file_type"] not in ("archive", "metadata")]
+        job.artifacts = archive_artifacts(archive) + rest
+        if job.artifacts_expire_at is None:
+            job.artifacts_expire_at = (job.finished_at or time.time()) + ARTIFACTS_LIFETIME
+
+    def remove_artifacts(self, job):
+        """Every artifact but the log's goes (artifacts_expire_at stays, as GitLab's
+        DELETE .../artifacts leaves it)."""
+        job.archive = None
+        job.artifacts = []
 
     def play(self, job, variables):
         job.status = "pending"
@@ -1154,13 +1173,32 @@ def commit_json(pl, proj, base):
     }
 
 
+_SEEDED_ARCHIVES = {}
+
+
+def seeded_archive(job_id):
+    """The seeded archive of a job (made once per process: a reset hands out the same one)."""
+    if job_id not in _SEEDED_ARCHIVES:
+        _SEEDED_ARCHIVES[job_id] = archives.archive_1001() if job_id == 1001 else archives.archive_1008()
+    return _SEEDED_ARCHIVES[job_id]
+
+
+def archive_artifacts(archive, metadata_size=None):
+    """A job's artifacts list for an archive: the archive and its metadata, as the runner uploads."""
+    if metadata_size is None:
+        metadata_size = archives.metadata_size(archive)
+    return [
+        {"file_type": "archive", "size": archive.size, "filename": archives.ARCHIVE_NAME, "file_format": "zip"},
+        {"file_type": "metadata", "size": metadata_size, "filename": "metadata.gz", "file_format": "gzip"},
+    ]
+
+
 def artifacts_json(job, offset):
     """A build's artifacts_file (only with an archive), artifacts (with the log's trace once
     finished) and artifacts_expire_at."""
     d = {}
-    if job.has_archive:
-        size = next((a["size"] for a in job.artifacts if a["file_type"] == "archive"), 0)
-        d["artifacts_file"] = {"filename": "artifacts.zip", "size": size}
+    if job.archive is not None:
+        d["artifacts_file"] = {"filename": archives.ARCHIVE_NAME, "size": job.archive.size}
     arts = list(job.artifacts)
     if job.status in FINISHED and job.log and job.erased_at is None:
         arts.append({"file_type": "trace", "size": len(job.log), "filename": "job.log", "file_format": "raw"})
@@ -1200,6 +1238,18 @@ def validate_step(step, where="step"):
         v = step["log_size"]
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             return "%s: log_size must be a non-negative integer" % where
+    if "artifacts_size" in step:
+        v = step["artifacts_size"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= archives.MAX_SYNTHETIC:
+            return "%s: artifacts_size must be an integer from 0 to %d" % (where, archives.MAX_SYNTHETIC)
+    if "artifacts_files" in step:
+        files = step["artifacts_files"]
+        if not isinstance(files, dict) or not all(
+                isinstance(k, str) and k and not k.startswith("/") and "\0" not in k and isinstance(v, str)
+                for k, v in files.items()):
+            return "%s: artifacts_files must be {\"path/in/archive\": \"text\", ...}" % where
+    if "artifacts_remove" in step and not isinstance(step["artifacts_remove"], bool):
+        return "%s: artifacts_remove must be a boolean" % where
     for k in ("set_log_base64", "append_log_base64"):
         if k in step:
             try:

@@ -22,6 +22,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
+sys.path.insert(0, HERE)
+import selftest_artifacts  # noqa: E402
 VERBOSE = "-v" in sys.argv
 
 TOKEN = {"PRIVATE-TOKEN": "glpat-valid-token"}
@@ -922,6 +924,7 @@ def main():
     p, primary, secondary = start_server()
     try:
         run_main(primary, secondary)
+        selftest_artifacts.run(sys.modules[__name__], primary, p.pid)
     except Exception:
         import traceback
         traceback.print_exc()

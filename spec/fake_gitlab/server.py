@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote_plus, unquote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import archives  # noqa: E402
 import model  # noqa: E402
 
 API = "/api/v4"
@@ -1047,16 +1048,18 @@ class Handler(BaseHTTPRequestHandler):
         head = self.head_bytes(resp.status, self.resp_headers(resp, api), len(body))
         if self.command == "HEAD":
             self.wfile.write(head)
-        elif len(body) <= 65536:
-            self.wfile.write(head + body)
         else:
-            self.wfile.write(head)
-            self.write_big(body)
+            self.write_head_body(head, body, len(body))
 
-    def write_big(self, body):
-        mv = memoryview(body)
-        for i in range(0, len(mv), 1 << 20):
-            self.wfile.write(mv[i:i + (1 << 20)])
+    def write_head_body(self, head, body, end):
+        """head, then body up to end: in one write when small, else streamed in 1 MiB pieces
+        (a Body is never held whole)."""
+        if end <= 65536:
+            self.wfile.write(head + (body[:end] if isinstance(body, bytes) else bytes(body[0:end])))
+            return
+        self.wfile.write(head)
+        for piece in archives.iter_body(body, 0, end):
+            self.wfile.write(piece)
 
     def rst(self):
         """Abort the connection with a TCP RST."""
@@ -1344,7 +1347,8 @@ class Handler(BaseHTTPRequestHandler):
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
             return self.control_fail("invalid JSON body: %s" % e)
-        if len(parts) in (2, 3) and parts[0] == "jobs":
+        self.ctl_pairs = parse_qsl(query, keep_blank_values=True)
+        if len(parts) >= 2 and parts[0] == "jobs":
             return self.control_job(parts, data, raw_path)
         path = "/".join(parts)
         verb = CONTROL_VERBS.get((self.command, path)) or CONTROL_VERBS.get(("*", path))
@@ -1356,14 +1360,20 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         if not parts[1].isdigit():
             return self.control_fail("job id must be an integer")
-        verb = JOB_CONTROL_VERBS.get((self.command, "/".join(parts[2:])))
+        rest = "/".join(parts[2:])
+        verb = JOB_CONTROL_VERBS.get((self.command, rest))
+        if verb is None and self.command == "GET" and rest.startswith("artifacts/file/"):
+            verb = Handler.ctl_job_file
         with st.lock:
             job = st.store.jobs.get(int(parts[1]))
             if job is None:
                 return self.control_fail("no job %s" % parts[1], 404)
-            if verb is not None:
-                return verb(self, job, data)
-        return self.control_unknown(raw_path)
+            if verb is None:
+                return self.control_unknown(raw_path)
+            # a verb answers at once, or hands back what to do once the lock is let go
+            later = verb(self, job, data)
+        if later is not None:
+            later()
 
     def control_ok(self, obj, status=200):
         self.emit(jresp(status, obj), api=False)
@@ -1457,6 +1467,40 @@ class Handler(BaseHTTPRequestHandler):
         st.store.apply_step(job, data)
         self.control_ok(st.store.render(job, st.base_url(), st.utc_offset()))
 
+    def ctl_job_artifacts(self, job, data):
+        archive = job.archive
+        view = {"job_id": job.id, "artifacts_expire_at": model.fmt_time(job.artifacts_expire_at), "archive": None}
+        if archive is None:
+            return self.control_ok(view)
+
+        def answer():  # the sums of a big archive take a while: not under the lock
+            view["archive"] = archive.describe()
+            self.control_ok(view)
+        return answer
+
+    def ctl_job_archive(self, job, data):
+        if job.archive is None:
+            return self.control_fail("job %d has no archive" % job.id, 404)
+        return self.control_bytes(job.archive.data, "application/zip")
+
+    def ctl_job_file(self, job, data):
+        path = unquote(self.path.split("?", 1)[0].split("/artifacts/file/", 1)[1])
+        entry = job.archive.file(path) if job.archive else None
+        if entry is None:
+            return self.control_fail("job %d has no file %r in an archive" % (job.id, path), 404)
+        return self.control_bytes(entry.content, "application/octet-stream")
+
+    def control_bytes(self, body, ctype):
+        """What answers the bytes (offset and length in the query cut them), run without the lock."""
+        try:
+            offset = max(0, int(last(self.ctl_pairs, "offset") or 0))
+            length = last(self.ctl_pairs, "length")
+            end = len(body) if length is None else min(len(body), offset + max(0, int(length)))
+        except ValueError:
+            return self.control_fail("offset and length must be integers")
+        part = archives.Slice(body, min(offset, end), end)
+        return lambda: self.emit(Resp(200, part, ctype), api=False)
+
     def ctl_script_job(self, job, data):
         err = script_error(data)
         if err:
@@ -1508,6 +1552,8 @@ JOB_CONTROL_VERBS = {
     ("GET", ""): Handler.ctl_job,
     ("POST", ""): Handler.ctl_mutate_job,
     ("POST", "script"): Handler.ctl_script_job,
+    ("GET", "artifacts"): Handler.ctl_job_artifacts,
+    ("GET", "artifacts/archive"): Handler.ctl_job_archive,
 }
 
 # kind -> the Handler method that answers with that fault
