@@ -1,5 +1,6 @@
 """Job artifact archives of the fake GitLab server: real zip files, made the same
-way every time, and bodies too big to hold, read in parts.
+way every time, and what the download routes need to serve them (bodies too big to
+hold, content types).
 
 Pure data and functions, no I/O: server.py does the HTTP. Archives never change once
 made, so an answer can stream one after the lock is released.
@@ -13,6 +14,7 @@ import random
 import struct
 import zipfile
 import zlib
+from urllib.parse import quote
 
 ARCHIVE_NAME = "artifacts.zip"
 # Every entry's time: the fake's archives come out byte for byte the same each time.
@@ -248,7 +250,7 @@ def metadata_size(archive):
 
 
 # --------------------------------------------------------------------------
-# The seeded archives (jobs 1001 and 1008)
+# The seeded archives (jobs 1001, 1008 and project 6's)
 # --------------------------------------------------------------------------
 
 def _noise(n, seed):
@@ -319,9 +321,75 @@ def archive_1008():
     ])
 
 
+def archive_docs(job_id, ref, pipeline_id, name):
+    """The archive of a job of project 6 (acme/platform/docs): names the job, its pipeline
+    and ref, so a spec can tell which job's archive it got."""
+    stamp = "%s job %d of pipeline %d on %s\n" % (name, job_id, pipeline_id, ref)
+    files = [("public/", None, False),
+             ("public/index.html", ("<!DOCTYPE html>\n<html><body><h1>acme docs</h1><p>%s</p></body></html>\n"
+                                    % stamp.strip()).encode(), False),
+             ("public/build.txt", stamp.encode(), False)]
+    if name == "pdf":
+        files = [("manual/", None, False), ("manual/manual.pdf", b"%PDF-1.4\n" + _noise(2000, job_id), True),
+                 ("manual/build.txt", stamp.encode(), False)]
+    return build_zip(files)
+
+
 def files_archive(files):
     """An archive of {path: text} as given (a path ending in / is a directory)."""
     out = []
     for path, text in files.items():
         out.append((path, None if path.endswith("/") else text.encode("utf-8"), False))
     return build_zip(out)
+
+
+# --------------------------------------------------------------------------
+# Content types, file names
+# --------------------------------------------------------------------------
+
+# What Go's mime.TypeByExtension knows without system files (Workhorse serves entries so).
+GO_TYPES = {
+    ".avif": "image/avif", ".css": "text/css; charset=utf-8", ".gif": "image/gif",
+    ".htm": "text/html; charset=utf-8", ".html": "text/html; charset=utf-8", ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg", ".js": "text/javascript; charset=utf-8", ".json": "application/json",
+    ".mjs": "text/javascript; charset=utf-8", ".pdf": "application/pdf", ".png": "image/png",
+    ".svg": "image/svg+xml", ".wasm": "application/wasm", ".webp": "image/webp",
+    ".xml": "text/xml; charset=utf-8",
+}
+
+
+def type_by_extension(path):
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return GO_TYPES.get(name[dot:].lower(), "application/octet-stream") if dot > 0 else "application/octet-stream"
+
+
+_SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF87a", "image/gif"),
+               (b"GIF89a", "image/gif"), (b"\xff\xd8\xff", "image/jpeg"), (b"PK\x03\x04", "application/zip"),
+               (b"\x1f\x8b\x08", "application/x-gzip"))
+_BINARY = frozenset(itertools.chain(range(0, 9), (11,), range(14, 27), range(28, 32)))
+
+
+def sniffed_type(head):
+    """Workhorse's content type for a by-ref raw file: the type its first 512 bytes show,
+    any text made text/plain (it never lets HTML or XML render)."""
+    head = bytes(head[:512])
+    for sig, ctype in _SIGNATURES:
+        if head.startswith(sig):
+            return ctype
+    if any(b in _BINARY for b in head):
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
+
+
+def rails_attachment(filename):
+    """Content-Disposition as Rails formats it for a download."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("\\", "\\\\").replace('"', '\\"')
+    return "attachment; filename=\"%s\"; filename*=UTF-8''%s" % (ascii_name, quote(filename, safe="!#$&+^`|"))
+
+
+def workhorse_attachment(path):
+    """Content-Disposition as Workhorse sends it for one entry: the base name in quotes, raw
+    UTF-8 (the header text here carries those bytes one char each)."""
+    base = path.rsplit("/", 1)[-1].replace("\\", "\\\\").replace('"', '\\"')
+    return 'attachment; filename="%s"' % base.encode("utf-8").decode("latin-1")

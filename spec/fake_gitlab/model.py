@@ -461,6 +461,27 @@ NAMES25 = [
     ("deploy:production", "deploy", ["docker", "linux"]),
 ]
 
+# Project 6 (acme/platform/docs): (id, iid, ref, status, created_at, [(job id, name, status)]).
+DOCS_PIPELINES = [
+    (8997, 306, "release/1.2", "success", "2026-11-10T10:00:00.000Z",
+     [(6001, "build-docs", "success"), (6002, "pages", "success"), (6003, "pdf", "success")]),
+    (8998, 307, "release/1.2", "success", "2026-11-12T10:00:00.000Z",
+     [(6004, "build-docs", "success"), (6005, "pages", "success")]),
+    (8999, 308, "release/1.2", "failed", "2026-11-14T10:00:00.000Z",
+     [(6006, "build-docs", "success"), (6007, "pages", "failed")]),
+    (9000, 310, "main", "success", "2026-11-19T10:00:00.000Z",
+     [(6008, "pages", "success"), (6009, "linkcheck", "success")]),
+    (9001, 311, "main", "success", "2026-11-20T02:01:47.856Z",
+     [(6010, "pages", "success"), (6011, "linkcheck", "success")]),
+    (9002, 312, "main", "failed", "2026-11-20T06:00:00.000Z",
+     [(6012, "pages", "success"), (6013, "linkcheck", "failed")]),
+    (9003, 313, "main", "running", "2026-11-20T09:00:00.000Z",
+     [(6014, "pages", "running"), (6015, "linkcheck", "pending")]),
+]
+# the project 6 jobs that have an archive: job id -> (ref, pipeline id, name)
+DOCS_ARCHIVES = {jid: (ref, pid, name) for pid, _, ref, _, _, jobs in DOCS_PIPELINES
+                 for jid, name, st in jobs if st == "success" and name != "linkcheck"}
+
 MONO_REASONS = ["script_failure", "runner_system_failure", "stuck_or_timeout_failure",
                 "api_failure", "job_execution_timeout", "unknown_failure"]
 
@@ -526,7 +547,10 @@ class Store:
         self._add_project(Project(5, "other/secret", "Private to another user",
                                   visible=False, namespace_id=20))
 
+        self._add_project(Project(6, "acme/platform/docs", "Documentation site",
+                                  namespace_id=12, parent_id=10))
         self._seed_project1()
+        self._seed_project6()
         self._seed_project2()
         self._seed_project4()
         self.next_id = max(self.jobs) + 1
@@ -693,6 +717,42 @@ class Store:
         add(1024, "trigger:e2e-env", "deploy", "manual", kind="bridge", runner=None, when="manual")
 
         self.job_tokens["job-token-running"] = 1012
+
+    def _seed_project6(self):
+        """acme/platform/docs: pipelines on main and release/1.2 whose jobs have archives, so
+        that "the latest successful pipeline of a ref" is a real choice."""
+        for pid, iid, ref, status, created, jobs in DOCS_PIPELINES:
+            created = parse_time(created)
+            sha = "4b825dc642cb6eb9a060e54bf8d69288fbee4904" if pid == 9001 else _sha("docs-%d" % pid)
+            pl = Pipeline(pid, iid, 6, ref, sha, status, created, "Docs change %d" % iid,
+                          source="pipeline" if pid == 9001 else "push",
+                          commit_created=fmt_time(float(int(created - 300)), 60))
+            if pid == 9001:  # the downstream pipeline of bridge 1023
+                pl.updated_at = self.jobs[1023].finished_at
+            self.pipelines[pid] = pl
+            for k, (jid, name, st) in enumerate(jobs):
+                c = created + 0.05 + k * 0.013
+                started = finished = queued = None
+                if st not in ("pending", "created"):
+                    queued = 2.5 + k
+                    started = c + queued
+                if st in FINISHED:
+                    finished = started + 40.0 + 7 * k
+                log = b""
+                if started is not None:
+                    end = OK_LINE if st == "success" else FAIL_LINE if st == "failed" else None
+                    log = log_simple(started, "linux", [_shell(b"make " + name.encode()),
+                                                        b"%s for %s\n" % (name.encode(), ref.encode())],
+                                     end, end_sections=st in FINISHED)
+                archive = seeded_archive(jid) if jid in DOCS_ARCHIVES else None
+                job = Job(jid, 6, pid, name, "deploy" if name == "pages" else "build", st, ref=ref,
+                          tag_list=["docker", "linux"], created_at=c, started_at=started, finished_at=finished,
+                          queued_duration=queued, failure_reason="script_failure" if st == "failed" else None,
+                          runner="linux" if started is not None else None, log=log,
+                          artifacts=archive_artifacts(archive) if archive else None, archive=archive)
+                if st == "running":
+                    job.duration = 12.5
+                self._add_job(job)
 
     def _seed_project2(self):
         base = parse_time("2026-11-06T07:30:00.000Z")
@@ -880,7 +940,14 @@ class Store:
         job.steps = copy.deepcopy(steps)
         job.lineage = Lineage(copy.deepcopy(retries)) if retries is not None else Lineage([])
 
-    def cancel(self, job, to_canceling=False):
+    def cancel(self, job, to_canceling=False, force=False):
+        if force:
+            # GitLab's force_cancel moves canceling to canceled, and nothing else
+            if job.status == "canceling":
+                self.set_status(job, "canceled")
+                job.pending_cancel = False
+                job.steps = []
+            return job
         if job.status in CANCELABLE:
             if job.status == "running" and to_canceling:
                 job.status = "canceling"
@@ -937,6 +1004,41 @@ class Store:
         DELETE .../artifacts leaves it)."""
         job.archive = None
         job.artifacts = []
+
+    def keep_artifacts(self, job):
+        job.artifacts_expire_at = None
+
+    def latest_successful_build(self, project_id, ref, name):
+        """The job of that name with an archive in the newest successful pipeline of ref (not
+        an older one, even when the newest lacks it), as GitLab finds it; or None."""
+        newest = None
+        for pl in self.pipelines.values():
+            if pl.project_id == project_id and pl.ref == ref and pl.status == "success":
+                if newest is None or pl.id > newest.id:
+                    newest = pl
+        if newest is None:
+            return None
+        for job in self.pipeline_jobs(newest.id):
+            if job.kind == "build" and job.name == name and not job.retried and job.archive is not None:
+                return job
+        return None
+
+    def delete_project_artifacts(self, project_id, keep_latest=True):
+        """DELETE /projects/:id/artifacts: removes the artifacts of every job of the project,
+        except (keep_latest) those of pipelines no newer successful pipeline of their ref has
+        followed: GitLab keeps them locked. Returns how many jobs lost artifacts."""
+        newest_success = {}
+        for pl in self.pipelines.values():
+            if pl.project_id == project_id and pl.status == "success":
+                newest_success[pl.ref] = max(newest_success.get(pl.ref, 0), pl.id)
+        n = 0
+        for job in self.project_builds(project_id):
+            pl = self.pipelines[job.pipeline_id]
+            locked = keep_latest and pl.id >= newest_success.get(pl.ref, 0)
+            if not locked and (job.archive is not None or job.artifacts):
+                self.remove_artifacts(job)
+                n += 1
+        return n
 
     def play(self, job, variables):
         job.status = "pending"
@@ -1179,7 +1281,13 @@ _SEEDED_ARCHIVES = {}
 def seeded_archive(job_id):
     """The seeded archive of a job (made once per process: a reset hands out the same one)."""
     if job_id not in _SEEDED_ARCHIVES:
-        _SEEDED_ARCHIVES[job_id] = archives.archive_1001() if job_id == 1001 else archives.archive_1008()
+        if job_id == 1001:
+            _SEEDED_ARCHIVES[job_id] = archives.archive_1001()
+        elif job_id == 1008:
+            _SEEDED_ARCHIVES[job_id] = archives.archive_1008()
+        else:
+            ref, pid, name = DOCS_ARCHIVES[job_id]
+            _SEEDED_ARCHIVES[job_id] = archives.archive_docs(job_id, ref, pid, name)
     return _SEEDED_ARCHIVES[job_id]
 
 

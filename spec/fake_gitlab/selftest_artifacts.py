@@ -1,5 +1,5 @@
-"""The selftest's checks of artifact archives (run by selftest.py, whose harness it is
-handed: check, Client, raw_get, error_of)."""
+"""The selftest's checks of artifacts (run by selftest.py, whose harness it is handed:
+check, Client, raw_get, error_of)."""
 
 import hashlib
 import io
@@ -8,6 +8,10 @@ import urllib.parse
 import zipfile
 
 P1 = "/api/v4/projects/1"
+P6 = "/api/v4/projects/6"
+MSG_NOT_FOUND = {"message": "404 Not Found"}
+MSG_NOT_FOUND_LC = {"message": "404 Not found"}
+ATTACHMENT = "attachment; filename=\"artifacts.zip\"; filename*=UTF-8''artifacts.zip"
 
 
 def run(t, primary, pid):
@@ -16,7 +20,12 @@ def run(t, primary, pid):
     h = Helpers(t, c, ctl)
     ctl.control("POST", "reset")
     run_seeds(t, h)
+    run_downloads(t, h)
+    run_files(t, h)
+    run_by_ref(t, h)
+    run_keep_delete(t, h)
     run_synthetic(t, h, pid)
+    run_cancel_and_order(t, h)
     c.close()
     ctl.close()
 
@@ -81,6 +90,150 @@ def run_seeds(t, h):
     t.check("control: a job without an archive", s == 200 and r["archive"] is None, r)
 
 
+def run_downloads(t, h):
+    c = h.c
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts")
+    t.check("archive download: 200, bytes, headers as GitLab's", s == 200 and b == h.archive(1008)
+            and hs["content-type"] == "application/octet-stream" and hs["content-disposition"] == ATTACHMENT
+            and hs["content-transfer-encoding"] == "binary" and hs["content-length"] == str(len(b))
+            and "x-request-id" in hs, hs)
+    s, hs, b = c.req("HEAD", P1 + "/jobs/1008/artifacts")
+    t.check("archive HEAD: headers, no body", s == 200 and b == b"" and hs["content-length"] == str(len(h.archive(1008))))
+    for name, path, token, status, want in (
+            ("no archive", P1 + "/jobs/1009/artifacts", t.TOKEN, 404, MSG_NOT_FOUND),
+            ("unknown job", P1 + "/jobs/424242/artifacts", t.TOKEN, 404, MSG_NOT_FOUND_LC),
+            ("a bridge", P1 + "/jobs/1023/artifacts", t.TOKEN, 404, MSG_NOT_FOUND_LC),
+            ("job id not an integer", P1 + "/jobs/x1/artifacts", t.TOKEN, 400, {"error": "job_id is invalid"}),
+            ("no token", P1 + "/jobs/1008/artifacts", None, 401, {"message": "401 Unauthorized"}),
+            ("job token, other project", P6 + "/jobs/6010/artifacts", t.JOB_TOKEN, 404,
+             {"message": "404 Project Not Found"})):
+        s, hs, b = c.get(path, token=token)
+        t.check("archive download, %s: %d" % (name, status), s == status and json.loads(b) == want, (s, b[:100]))
+    for name, token in (("job token", t.JOB_TOKEN), ("readonly token", {"PRIVATE-TOKEN": "glpat-readonly"}),
+                        ("job_token query", None)):
+        q = "?job_token=job-token-running" if token is None else ""
+        s, hs, b = c.get(P1 + "/jobs/1001/artifacts" + q, token=token)
+        t.check("archive download with the %s" % name, s == 200 and b == h.archive(1001), s)
+    s, hs, b = c.get("/api/v4/projects/3/jobs/1008/artifacts")
+    t.check("archive of the moved project: 301", s == 301 and hs["location"].endswith(P1 + "/jobs/1008/artifacts"), hs)
+
+
+def run_files(t, h):
+    c = h.c
+    for path, ctype in (("reports/junit.xml", "text/xml; charset=utf-8"),
+                        ("coverage/index.html", "text/html; charset=utf-8"),
+                        ("coverage/assets/style.css", "text/css; charset=utf-8"),
+                        ("build/app.bin", "application/octet-stream"),
+                        ("build/lib/plugins/http/handler.so", "application/octet-stream"),
+                        ("docs/release notes.md", "application/octet-stream"),
+                        ("docs/caf\u00e9 menu.txt", "application/octet-stream"),
+                        ("reports/100% a+b #1?.txt", "application/octet-stream")):
+        s, hs, b = c.get(P1 + "/jobs/1008/artifacts/" + quote_path(path))
+        base = path.rsplit("/", 1)[-1]
+        t.check("file %s: its bytes, its type by name, an attachment" % path, s == 200
+                and b == h.file(1008, path) and hs["content-type"] == ctype
+                and hs["content-disposition"].encode("latin-1") == ('attachment; filename="%s"' % base).encode()
+                and hs["content-length"] == str(len(b)), (s, hs))
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/reports%2Fjunit.xml")
+    t.check("file: an encoded slash is a slash", s == 200 and b == h.file(1008, "reports/junit.xml"), s)
+    for name, path, status, ctype, body in (
+            ("not in the archive", "reports/nope.xml", 404, "text/plain; charset=utf-8", b"404 page not found\n"),
+            ("a directory", "reports", 404, "text/plain; charset=utf-8", b"404 page not found\n"),
+            ("a directory with its slash", "reports/", 404, "text/plain; charset=utf-8", b"404 page not found\n"),
+            ("not UTF-8", "reports/%FF.xml", 400, "application/json", b'{"message":"400 Bad request"}'),
+            ("a NUL", "reports/a%00b", 400, "application/json", b'{"message":"400 Bad request"}')):
+        s, hs, b = c.get(P1 + "/jobs/1008/artifacts/" + path)
+        t.check("file %s: %d" % (name, status), s == status and hs["content-type"] == ctype and b == body, (s, b))
+    s, hs, b = c.get(P1 + "/jobs/1009/artifacts/reports/junit.xml")
+    t.check("file of a job without archive: 404 Not Found", s == 404 and json.loads(b) == MSG_NOT_FOUND, b)
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/keep")
+    t.check("GET .../artifacts/keep is a file named keep", s == 404 and b == b"404 page not found\n", (s, b))
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/build/app.bin", token=t.JOB_TOKEN)
+    t.check("file with the job token", s == 200 and b == h.file(1008, "build/app.bin"), s)
+
+
+def run_by_ref(t, h):
+    c = h.c
+    for ref in ("release%2F1.2", "release/1.2", "release%2f1.2"):
+        s, hs, b = c.get(P6 + "/jobs/artifacts/%s/download?job=pages" % ref)
+        t.check("by ref %s: the newest successful pipeline's job (6005, not the failed 8999's)" % ref,
+                s == 200 and b == h.archive(6005) and hs["content-disposition"] == ATTACHMENT, s)
+    s, hs, b = c.get(P6 + "/jobs/artifacts/main/download?job=pages")
+    t.check("by ref main: 6010 (9001), not the newer failed 9002's 6012 nor the older 6008",
+            s == 200 and b == h.archive(6010) and b != h.archive(6012) and b != h.archive(6008), s)
+    s, hs, b = c.get(P1 + "/jobs/artifacts/v1.2.0/download?job=compile")
+    t.check("by ref on a tag", s == 200 and b == h.archive(1001), s)
+    for name, path, status, want in (
+            ("a job only an older pipeline has", "release%2F1.2/download?job=pdf", 404, MSG_NOT_FOUND_LC),
+            ("a job without archive", "main/download?job=linkcheck", 404, MSG_NOT_FOUND_LC),
+            ("an unknown ref", "nope/download?job=pages", 404, MSG_NOT_FOUND_LC),
+            ("no job parameter", "main/download", 400, {"error": "job is missing"}),
+            ("a file, no job parameter", "main/raw/public/index.html", 400, {"error": "job is missing"})):
+        s, hs, b = c.get(P6 + "/jobs/artifacts/" + path)
+        t.check("by ref, %s: %d" % (name, status), s == status and json.loads(b) == want, (s, b))
+    s, hs, b = c.get(P1 + "/jobs/artifacts/main/download?job=compile")
+    t.check("by ref main of project 1: its pipeline still runs, 404", s == 404 and json.loads(b) == MSG_NOT_FOUND_LC, s)
+    for ref in ("release%2F1.2", "release/1.2"):
+        s, hs, b = c.get(P6 + "/jobs/artifacts/%s/raw/public/build.txt?job=pages" % ref)
+        t.check("raw by ref %s: the file of 6005, its type from its bytes" % ref, s == 200
+                and b == h.file(6005, "public/build.txt") and hs["content-type"] == "text/plain; charset=utf-8"
+                and hs["content-disposition"] == 'attachment; filename="build.txt"', (s, hs))
+    for path, ctype in (("reports/junit.xml", "text/plain; charset=utf-8"), ("build/app.bin", "application/octet-stream")):
+        s, hs, b = c.get(P1 + "/jobs/artifacts/v1.2.0/raw/%s?job=compile" % path)
+        t.check("raw by ref %s: %s (sniffed, where by id the name decides)" % (path, ctype),
+                s == 200 and b == h.file(1001, path) and hs["content-type"] == ctype, (s, hs.get("content-type")))
+    s, hs, b = c.get(P6 + "/jobs/artifacts/release%2F1.2/raw/public/nope.txt?job=pages")
+    t.check("raw by ref, not in the archive: 404 page not found", s == 404 and b == b"404 page not found\n", s)
+    s, hs, b = c.get(P6 + "/jobs/artifacts/release%2F1.2/raw/public/a%00?job=pages")
+    t.check("raw by ref, a NUL in the path: 400", s == 400 and json.loads(b) == {"message": "400 Bad request"}, s)
+
+
+def run_keep_delete(t, h):
+    c = h.c
+    h.ctl.control("POST", "reset")
+    s, hs, j = c.jget(P1 + "/jobs/1008")
+    expires = j["artifacts_expire_at"]
+    s, hs, j = c.jpost(P1 + "/jobs/1008/artifacts/keep")
+    s2, hs2, j2 = c.jget(P1 + "/jobs/1008")
+    t.check("keep: 200, the job with artifacts_expire_at cleared", s == 200 and expires is not None
+            and j["id"] == 1008 and j["artifacts_expire_at"] is None and j2["artifacts_expire_at"] is None
+            and j2["artifacts_file"]["size"] == len(h.archive(1008)), (s, j.get("artifacts_expire_at")))
+    for name, path, token, status, want in (
+            ("no archive", P1 + "/jobs/1009/artifacts/keep", t.TOKEN, 404, MSG_NOT_FOUND),
+            ("unknown job", P1 + "/jobs/424242/artifacts/keep", t.TOKEN, 404, MSG_NOT_FOUND_LC),
+            ("job token", P1 + "/jobs/1001/artifacts/keep", t.JOB_TOKEN, 403, {"message": "403 Forbidden"}),
+            ("moved project", "/api/v4/projects/3/jobs/1001/artifacts/keep", t.TOKEN, 405,
+             {"message": "405 Method Not Allowed"})):
+        s, hs, b = c.post(path, token=token)
+        t.check("keep, %s: %d" % (name, status), s == status and json.loads(b) == want, (s, b))
+    s, hs, b = c.req("DELETE", P1 + "/jobs/1001/artifacts", token={"PRIVATE-TOKEN": "glpat-readonly"})
+    t.check("DELETE with a read_api token: 403 insufficient_scope",
+            s == 403 and json.loads(b)["error"] == "insufficient_scope", (s, b))
+    s, hs, b = c.req("DELETE", P1 + "/jobs/1001/artifacts", token=t.JOB_TOKEN)
+    t.check("DELETE with the job token: 403", s == 403 and json.loads(b) == {"message": "403 Forbidden"}, (s, b))
+    s, hs, b = c.req("DELETE", P1 + "/jobs/1001/artifacts")
+    s2, hs2, j = c.jget(P1 + "/jobs/1001")
+    s3, hs3, b3 = c.get(P1 + "/jobs/1001/artifacts")
+    t.check("DELETE job artifacts: 204 without body or type; the archive and artifacts gone, the log's stays",
+            s == 204 and b == b"" and "content-type" not in hs and "artifacts_file" not in j
+            and [a["file_type"] for a in j["artifacts"]] == ["trace"] and s3 == 404
+            and json.loads(b3) == MSG_NOT_FOUND and h.info(1001)["archive"] is None, (s, hs, j["artifacts"]))
+    s, hs, b = c.req("DELETE", P1 + "/jobs/1001/artifacts")
+    t.check("DELETE job artifacts again: 204", s == 204, s)
+    s, hs, b = c.req("DELETE", P1 + "/jobs/424242/artifacts")
+    t.check("DELETE artifacts of an unknown job: 404", s == 404 and json.loads(b) == MSG_NOT_FOUND_LC, (s, b))
+    s, hs, b = c.req("DELETE", P6 + "/artifacts")
+    left = sorted(jid for jid in range(6001, 6016) if h.info(jid)["archive"] is not None)
+    t.check("DELETE project artifacts: 202; kept where no newer successful pipeline of the ref followed",
+            s == 202 and json.loads(b) == {"message": "202 Accepted"} and left == [6004, 6005, 6006, 6010, 6012],
+            (s, b, left))
+    h.ctl.control("POST", "config", {"keep_latest_artifacts": False})
+    s, hs, b = c.req("DELETE", P1 + "/artifacts")
+    t.check("DELETE project artifacts without keep_latest_artifacts: all gone",
+            s == 202 and h.info(1008)["archive"] is None, s)
+    h.ctl.control("POST", "reset")
+
+
 def stream_sha(client, path, headers=None, token=None):
     """GET path, reading the body in 1 MiB pieces -> (status, headers, length, sha256)."""
     conn = client._conn()
@@ -106,12 +259,13 @@ def rss_kib(pid):
 
 
 def run_synthetic(t, h, pid):
+    c = h.c
     for n in (100, 114, 3 * 1024 * 1024 + 7):
         s, j = h.ctl.control("POST", "jobs/1009", {"artifacts_size": n})
-        b = h.archive(1009)
+        s2, hs, b = c.get(P1 + "/jobs/1009/artifacts")
         z = zipfile.ZipFile(io.BytesIO(b))
         t.check("artifacts_size %d: a zip of exactly max(n, 114) bytes, one stored member" % n,
-                s == 200 and len(b) == max(n, 114) and j["artifacts_file"]["size"] == len(b)
+                s == 200 and s2 == 200 and len(b) == max(n, 114) and j["artifacts_file"]["size"] == len(b)
                 and j["artifacts"][0] == {"file_type": "archive", "size": len(b), "filename": "artifacts.zip",
                                           "file_format": "zip"}
                 and z.testzip() is None and z.namelist() == ["data.bin"]
@@ -119,11 +273,12 @@ def run_synthetic(t, h, pid):
     first = h.archive(1009)
     h.ctl.control("POST", "jobs/1009", {"artifacts_size": 3 * 1024 * 1024 + 7})
     t.check("artifacts_size: the same bytes again for the same job and size", h.archive(1009) == first)
-    t.check("artifacts_size: its member as the control API gives it", h.file(1009, "data.bin") == first[38:-76])
+    s, hs, b = c.get(P1 + "/jobs/1009/artifacts/data.bin")
+    t.check("artifacts_size: its member by the file route", s == 200 and b == first[38:-114 + 38], (s, len(b)))
     big = 256 * 1024 * 1024
     before = rss_kib(pid)
     s, j = h.ctl.control("POST", "jobs/1009", {"artifacts_size": big})
-    s2, hs, n, digest = stream_sha(h.ctl, "/__control/jobs/1009/artifacts/archive")
+    s2, hs, n, digest = stream_sha(c, P1 + "/jobs/1009/artifacts", token=t.TOKEN)
     grew = rss_kib(pid) - before
     info = h.info(1009)
     t.check("artifacts_size 256 MiB: streamed whole, checksum as the control API's",
@@ -134,13 +289,48 @@ def run_synthetic(t, h, pid):
         s, r = h.ctl.control("POST", "jobs/1009", bad)
         t.check("control %s: 400" % json.dumps(bad), s == 400 and "error" in r, (s, r))
     s, j = h.ctl.control("POST", "jobs/1016", {"artifacts_files": {"out/": "", "out/a b.txt": "hello\n"}})
-    t.check("artifacts_files: an archive of those files", s == 200 and h.file(1016, "out/a b.txt") == b"hello\n"
-            and j["artifacts_expire_at"] is not None, (s, j.get("artifacts_file")))
+    s2, hs, b = c.get(P1 + "/jobs/1016/artifacts/out/a%20b.txt")
+    t.check("artifacts_files: an archive of those files", s == 200 and s2 == 200 and b == b"hello\n"
+            and j["artifacts_expire_at"] is not None, (s, s2, b))
     s, j = h.ctl.control("POST", "jobs/1016", {"artifacts_remove": True})
-    t.check("artifacts_remove", s == 200 and "artifacts_file" not in j and j["artifacts"] == []
-            and h.info(1016)["archive"] is None, j)
+    t.check("artifacts_remove", s == 200 and "artifacts_file" not in j and j["artifacts"] == [], j)
     s, hs, b = h.ctl.req("GET", "/__control/jobs/1008/artifacts/archive?offset=10&length=20", token=None)
     t.check("control archive offset/length", s == 200 and b == h.archive(1008)[10:30], (s, b))
-    s, hs, b = h.ctl.req("GET", "/__control/jobs/1009/artifacts/file/nope", token=None)
-    t.check("control file not in the archive: 404", s == 404, s)
+    h.ctl.control("POST", "reset")
+
+
+def run_cancel_and_order(t, h):
+    c = h.c
+    for name, path, body, headers in (
+            ("query", "/jobs/1013/cancel?force=true", None, None),
+            ("form body", "/jobs/1013/cancel", "force=true", {"Content-Type": "application/x-www-form-urlencoded"}),
+            ("JSON body", "/jobs/1013/cancel", {"force": True}, None)):
+        h.ctl.control("POST", "reset")
+        s, hs, j = c.jpost(P1 + path, body, headers=headers)
+        log = h.log()
+        t.check("cancel force=true (%s): a canceling job canceled at once" % name, s == 201
+                and j["status"] == "canceled" and j["finished_at"] is not None and log[-1]["method"] == "POST", (s, j))
+    t.check("cancel force: recorded as sent", log[-1]["json"] == {"force": True}, log[-1])
+    h.ctl.control("POST", "reset")
+    s, hs, j = c.jpost(P1 + "/jobs/1012/cancel?force=true")
+    t.check("cancel force=true on a running job: unchanged (GitLab forces only canceling)",
+            s == 201 and j["status"] == "running", j.get("status"))
+    s, hs, j = c.jpost(P1 + "/jobs/1013/cancel")
+    t.check("cancel without force: a canceling job stays canceling", s == 201 and j["status"] == "canceling", j["status"])
+    s, hs, j = c.jpost(P1 + "/jobs/1013/cancel?force=maybe")
+    t.check("cancel force=maybe: 400", s == 400 and j == {"error": "force is invalid"}, (s, j))
+    s, hs, rows = c.jget(P1 + "/jobs?order_by=id&sort=asc&per_page=5")
+    s2, hs2, rows2 = c.jget(P1 + "/jobs?order_by=id&sort=asc&per_page=5&page=5")
+    t.check("jobs sort=asc: oldest first, pages follow", s == 200 and [r["id"] for r in rows] == [1001, 1002, 1003,
+            1004, 1005] and [r["id"] for r in rows2] == [1021, 1022] and "order_by=id" in hs["link"]
+            and "sort=asc" in hs["link"], ([r["id"] for r in rows], [r["id"] for r in rows2]))
+    s, hs, rows = c.jget(P1 + "/jobs?sort=desc&per_page=3")
+    t.check("jobs sort=desc: newest first", [r["id"] for r in rows] == [1022, 1021, 1020], rows and rows[0]["id"])
+    for q, err in (("sort=up", "sort does not have a valid value"),
+                   ("order_by=name", "order_by does not have a valid value"),
+                   ("order_by=name&sort=up", "order_by does not have a valid value, sort does not have a valid value")):
+        s, hs, j = c.jget(P1 + "/jobs?" + q)
+        t.check("jobs %s: 400" % q, s == 400 and j == {"error": err}, (s, j))
+    s, hs, j = c.jget(P1 + "/jobs?pagination=keyset&sort=asc")
+    t.check("keyset sort=asc: still 405", s == 405, s)
     h.ctl.control("POST", "reset")

@@ -28,7 +28,7 @@ import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote_plus, unquote
+from urllib.parse import parse_qsl, quote_plus, unquote, unquote_to_bytes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archives  # noqa: E402
@@ -58,6 +58,7 @@ MSG_ROUTE_404 = {"error": "404 Not Found"}
 MSG_PROJECT_404 = {"message": "404 Project Not Found"}
 MSG_NOT_FOUND_LC = {"message": "404 Not found"}
 MSG_NOT_FOUND = {"message": "404 Not Found"}
+MSG_400 = {"message": "400 Bad request"}
 MSG_405 = {"message": "405 Method Not Allowed"}
 MSG_KEYSET_405 = {"error": "Keyset pagination is not yet available for this type of request"}
 MSG_429_ENDPOINT = {"message": {"error": "This endpoint has been requested too many times. Try again later."}}
@@ -81,6 +82,7 @@ DEFAULT_CONFIG = {
     "link_base": None,
     "legacy_messages": False,
     "legacy_scopes": False,
+    "keep_latest_artifacts": True,
 }
 
 INT_RE = re.compile(r"[+-]?[0-9]+\Z")
@@ -288,9 +290,37 @@ def identify(store, hdrs, pairs):
 ACTIONS = ("cancel", "retry", "erase", "play")
 
 
+def match_artifact_route(segs):
+    """The GET routes that end in a path inside an archive (which may hold empty segments)
+    or a ref (which may hold raw slashes, like GitLab's ref_name /.+/), or None."""
+    n = len(segs)
+    if n < 5 or segs[0] != "projects" or segs[2] != "jobs" or "" in segs[:4]:
+        return None
+    args = {"id": segs[1]}
+    if segs[3] == "artifacts" and n >= 6 and "" not in segs[4:-1]:
+        if segs[-1] == "download":
+            args["ref"] = "/".join(segs[4:-1])
+            return ("artifacts_by_ref", args)
+        # the ref takes all it can, up to the last raw segment that leaves a path after it
+        at = max((i for i in range(5, n - 1) if segs[i] == "raw"), default=None)
+        if at is not None:
+            args["ref"] = "/".join(segs[4:at])
+            args["artifact_path"] = "/".join(segs[at + 1:])
+            return ("artifact_by_ref", args)
+    if n >= 6 and segs[4] == "artifacts":
+        args["job_id"] = segs[3]
+        args["artifact_path"] = "/".join(segs[5:])
+        return ("artifact_file", args)
+    return None
+
+
 def match_route(method, segs):
     """-> (name, args) or None. segs: raw path segments after /api/v4."""
     n = len(segs)
+    if method == "GET":
+        route = match_artifact_route(segs)
+        if route is not None:
+            return route
     if any(s == "" for s in segs):
         return None
     get = method == "GET"
@@ -309,6 +339,8 @@ def match_route(method, segs):
     args = {"id": segs[1]}
     if n == 2:
         return ("project", args) if get else None
+    if n == 3 and segs[2] == "artifacts" and method == "DELETE":
+        return ("delete_project_artifacts", args)
     if segs[2] == "jobs":
         if n == 3:
             return ("jobs", args) if get else None
@@ -320,6 +352,10 @@ def match_route(method, segs):
                 return ("trace", args)
             if segs[4] in ACTIONS and method == "POST":
                 return (segs[4], args)
+            if segs[4] == "artifacts" and method in ("GET", "DELETE"):
+                return ("artifacts" if get else "delete_artifacts", args)
+        if n == 6 and segs[4:] == ["artifacts", "keep"] and method == "POST":
+            return ("keep_artifacts", args)
         return None
     if segs[2] == "pipelines" and n >= 4:
         args["pipeline_id"] = segs[3]
@@ -560,6 +596,7 @@ class Call:
         self.off = st.utc_offset()
         self.token_job = self.project = self.pipeline = self.job = None
         self.job_id = self.pipeline_id = self.scopes = self.include_retried = self.variables = None
+        self.force = self.sort = self.job_name = self.artifact_path = None
 
     def render(self, job):
         return self.store.render(job, self.base, self.off)
@@ -619,7 +656,7 @@ def authenticate(c, route, kind, tok):
         c.token_job = c.store.job_for_token(tok)
         if c.token_job is None or route.who == "user":
             return jresp(401, MSG_401)
-    if kind == "user" and tok == "read" and c.method == "POST":
+    if kind == "user" and tok == "read" and c.method != "GET":
         return jresp(403, MSG_SCOPE, [("WWW-Authenticate",
                                        'Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", '
                                        'error_description="The request requires higher privileges than '
@@ -659,6 +696,62 @@ def check_variables(c):
     c.variables = parse_play_variables(c.hdrs, c.body, c.pairs)
 
 
+def body_pairs(c):
+    """The request's parameters: the query's, then a JSON object's or a form body's (as
+    Grape merges them; a JSON true stays true)."""
+    pairs = list(c.pairs)
+    ctype = c.hdrs.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = c.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return pairs
+    if ctype == "application/json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise bad("message body does not match declared format")
+        if isinstance(data, dict):
+            pairs += [(k, json.dumps(v) if isinstance(v, bool) else str(v)) for k, v in data.items()]
+    elif ctype in ("", "application/x-www-form-urlencoded"):
+        pairs += parse_qsl(text, keep_blank_values=True)
+    return pairs
+
+
+def check_force(c):
+    c.force = bool_param(body_pairs(c), "force")
+
+
+def check_order(c):
+    """order_by and sort of an offset list (keyset pages judge their own, with a 405)."""
+    keyset = last(c.pairs, "pagination") == "keyset" and c.st.config.get("keyset") != "ignored"
+    if keyset:
+        return
+    errors = []
+    if last(c.pairs, "order_by") not in (None, "id"):
+        errors.append("order_by does not have a valid value")
+    c.sort = last(c.pairs, "sort")
+    if c.sort not in (None, "asc", "desc"):
+        errors.append("sort does not have a valid value")
+    if errors:
+        raise bad(", ".join(errors))
+
+
+def check_job_name(c):
+    c.job_name = last(c.pairs, "job")
+    if c.job_name is None:
+        raise bad("job is missing")
+
+
+def check_artifact_path(c):
+    """Each segment percent-decoded; None when the path holds a NUL or is not UTF-8 (GitLab
+    answers 400 once it has found the job)."""
+    try:
+        path = "/".join(unquote_to_bytes(s).decode("utf-8") for s in c.args["artifact_path"].split("/"))
+    except UnicodeDecodeError:
+        path = None
+    c.artifact_path = None if path is None or "\0" in path else path
+
+
 # ---- look-ups (None when found, else the refusal) ----
 
 def find_project(c):
@@ -677,7 +770,7 @@ def find_project(c):
         return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
     if c.token_job is not None and proj.id != c.token_job.project_id:
         return jresp(404, MSG_PROJECT_404)
-    if c.token_job is not None and c.method == "POST":
+    if c.token_job is not None and c.method != "GET":
         return jresp(403, MSG_403)
     c.project = proj
     return None
@@ -699,8 +792,18 @@ def find_job(c, allow_bridge=False):
     return None
 
 
+def find_ref_build(c):
+    """The job of that name in the newest successful pipeline of the ref, with an archive."""
+    job = c.store.latest_successful_build(c.project.id, unquote(c.args["ref"]), c.job_name)
+    if job is None:
+        return jresp(404, MSG_NOT_FOUND_LC)
+    c.job = job
+    return None
+
+
 LOOKUPS = {
     "project": lambda c: None,
+    "ref_build": find_ref_build,
     "pipeline": find_pipeline,
     "job": find_job,
     "job_or_bridge": lambda c: find_job(c, allow_bridge=True),
@@ -764,8 +867,67 @@ def answer_trace(c):
 
 
 def answer_cancel(c):
-    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")))
+    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")), force=bool(c.force))
     return jresp(201, c.render(c.job))
+
+
+# ---- artifacts ----
+
+def archive_answer(c, job):
+    """The archive as Rails hands it to Workhorse: an attachment, application/octet-stream."""
+    if job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    return Resp(200, job.archive.data, "application/octet-stream", [
+        ("Content-Disposition", archives.rails_attachment(archives.ARCHIVE_NAME)),
+        ("Content-Transfer-Encoding", "binary"),
+        ("Last-Modified", email.utils.formatdate(job.finished_at or job.created_at or 0, usegmt=True))])
+
+
+def file_answer(c, job, sniff):
+    """One file of the archive as Workhorse sends it: its type from its name (by job id) or
+    from its bytes (by ref), as an attachment; a path not in the archive: Go's 404."""
+    if c.artifact_path is None:
+        return jresp(400, MSG_400)
+    entry = job.archive.file(c.artifact_path)
+    if entry is None:
+        return Resp(404, b"404 page not found\n", "text/plain; charset=utf-8")
+    ctype = archives.sniffed_type(entry.content[0:512]) if sniff else archives.type_by_extension(c.artifact_path)
+    return Resp(200, entry.content, ctype, [("Content-Disposition", archives.workhorse_attachment(c.artifact_path))])
+
+
+def answer_artifacts(c):
+    return archive_answer(c, c.job)
+
+
+def answer_artifacts_by_ref(c):
+    return archive_answer(c, c.job)
+
+
+def answer_artifact_file(c):
+    if c.job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    return file_answer(c, c.job, False)
+
+
+def answer_artifact_by_ref(c):
+    return file_answer(c, c.job, True)
+
+
+def answer_keep_artifacts(c):
+    if c.job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    c.store.keep_artifacts(c.job)
+    return jresp(200, c.render(c.job))
+
+
+def answer_delete_artifacts(c):
+    c.store.remove_artifacts(c.job)
+    return Resp(204, b"", None)
+
+
+def answer_delete_project_artifacts(c):
+    c.store.delete_project_artifacts(c.project.id, c.st.config.get("keep_latest_artifacts", True))
+    return jresp(202, {"message": "202 Accepted"})
 
 
 def answer_retry(c):
@@ -832,6 +994,8 @@ def list_project_jobs(c):
                                                  "pagination": "keyset"})
             headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["raw_path"], q)))
         return jresp(200, [c.render(j) for j in rows], headers)
+    if c.sort == "asc":
+        items = items[::-1]
     limit = int(cfg.get("offset_limit") or 0)
     if limit > 0 and page_param(pairs) * clamp_per_page(pairs) > limit:
         return jresp(405, {"error": "Offset pagination has a maximum allowed offset of %d for requests that "
@@ -856,7 +1020,7 @@ ROUTES = {
     "user": Route("user", answer_user),
     "version": Route("user", answer_version),
     "project": Route("any", answer_project, needs="project"),
-    "jobs": Route("any", list_project_jobs, (check_scope, check_pages), "project"),
+    "jobs": Route("any", list_project_jobs, (check_scope, check_pages, check_order), "project"),
     "pipeline": Route("any", answer_pipeline, (check_pipeline_id,), "pipeline"),
     "pipeline_jobs": Route("any", answer_pipeline_jobs,
                            (check_pipeline_id, check_scope, check_include_retried, check_pages), "pipeline"),
@@ -864,10 +1028,17 @@ ROUTES = {
                               "pipeline"),
     "job_get": Route("any", answer_job_get, (check_job_id,), "job"),
     "trace": Route("any", answer_trace, (check_job_id,), "job"),
-    "cancel": Route("any", answer_cancel, (check_job_id,), "job"),
+    "cancel": Route("any", answer_cancel, (check_job_id, check_force), "job"),
     "retry": Route("any", answer_retry, (check_job_id,), "job"),
     "erase": Route("any", answer_erase, (check_job_id,), "job"),
     "play": Route("any", answer_play, (check_job_id, check_variables), "job_or_bridge"),
+    "artifacts": Route("any", answer_artifacts, (check_job_id,), "job"),
+    "artifact_file": Route("any", answer_artifact_file, (check_job_id, check_artifact_path), "job"),
+    "artifacts_by_ref": Route("any", answer_artifacts_by_ref, (check_job_name,), "ref_build"),
+    "artifact_by_ref": Route("any", answer_artifact_by_ref, (check_job_name, check_artifact_path), "ref_build"),
+    "keep_artifacts": Route("any", answer_keep_artifacts, (check_job_id,), "job"),
+    "delete_artifacts": Route("any", answer_delete_artifacts, (check_job_id,), "job"),
+    "delete_project_artifacts": Route("any", answer_delete_project_artifacts, (), "project"),
 }
 
 
@@ -881,7 +1052,7 @@ def validate_config(data):
     for k, v in data.items():
         if k not in DEFAULT_CONFIG:
             return "unknown config key %r (known: %s)" % (k, ", ".join(sorted(DEFAULT_CONFIG)))
-        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes") \
+        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes", "keep_latest_artifacts") \
                 and not isinstance(v, bool):
             return "%s must be a boolean" % k
         if k == "keyset" and v not in ("supported", "ignored", "refused"):
@@ -1026,7 +1197,7 @@ class Handler(BaseHTTPRequestHandler):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
     def resp_headers(self, resp, api=True):
-        hs = [("Content-Type", resp.ctype)]
+        hs = [("Content-Type", resp.ctype)] if resp.ctype is not None else []
         if api:
             rid = os.urandom(13).hex().upper()[:26]
             hs += [
@@ -1045,7 +1216,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def emit(self, resp, api=True):
         body = resp.body
-        head = self.head_bytes(resp.status, self.resp_headers(resp, api), len(body))
+        # a 204 says nothing of a length (RFC 9110); one a fault fills keeps its framing
+        length = None if resp.status == 204 and not len(body) else len(body)
+        head = self.head_bytes(resp.status, self.resp_headers(resp, api), length)
         if self.command == "HEAD":
             self.wfile.write(head)
         else:
@@ -1488,7 +1661,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = job.archive.file(path) if job.archive else None
         if entry is None:
             return self.control_fail("job %d has no file %r in an archive" % (job.id, path), 404)
-        return self.control_bytes(entry.content, "application/octet-stream")
+        return self.control_bytes(entry.content, archives.type_by_extension(path))
 
     def control_bytes(self, body, ctype):
         """What answers the bytes (offset and length in the query cut them), run without the lock."""
