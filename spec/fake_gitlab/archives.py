@@ -158,7 +158,7 @@ class Entry:
 
 class Archive:
     """One artifacts.zip: its bytes (data), its entries by path, and a serial that
-    differs for every archive made."""
+    differs for every archive made (object storage keys carry it)."""
 
     def __init__(self, data, entries):
         self.data = data

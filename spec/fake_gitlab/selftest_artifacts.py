@@ -1,5 +1,5 @@
-"""The selftest's checks of artifacts (run by selftest.py, whose harness it is handed:
-check, Client, raw_get, error_of)."""
+"""The selftest's checks of artifacts and object storage (run by selftest.py, whose
+harness it is handed: check, Client, raw_get, error_of)."""
 
 import hashlib
 import io
@@ -14,16 +14,17 @@ MSG_NOT_FOUND_LC = {"message": "404 Not found"}
 ATTACHMENT = "attachment; filename=\"artifacts.zip\"; filename*=UTF-8''artifacts.zip"
 
 
-def run(t, primary, pid):
+def run(t, primary, storage, pid):
     c = t.Client(primary)
     ctl = t.Client(primary)
-    h = Helpers(t, c, ctl)
+    h = Helpers(t, c, ctl, storage)
     ctl.control("POST", "reset")
     run_seeds(t, h)
     run_downloads(t, h)
     run_files(t, h)
     run_by_ref(t, h)
     run_keep_delete(t, h)
+    run_storage(t, h)
     run_synthetic(t, h, pid)
     run_cancel_and_order(t, h)
     c.close()
@@ -31,10 +32,11 @@ def run(t, primary, pid):
 
 
 class Helpers:
-    def __init__(self, t, c, ctl):
+    def __init__(self, t, c, ctl, storage):
         self.t = t
         self.c = c
         self.ctl = ctl
+        self.storage = storage
 
     def archive(self, job_id):
         """The archive's bytes as the control API gives them."""
@@ -50,6 +52,15 @@ class Helpers:
                                 token=None)
         assert s == 200, (job_id, path, s)
         return b
+
+    def follow(self, location, headers=None, method="GET"):
+        """A request to where Location points, with no token."""
+        u = urllib.parse.urlsplit(location)
+        client = self.t.Client("%s://%s" % (u.scheme, u.netloc))
+        try:
+            return client.req(method, u.path + "?" + u.query, headers=headers, token=None)
+        finally:
+            client.close()
 
     def log(self):
         return self.ctl.control("GET", "requests")[1]
@@ -87,7 +98,7 @@ def run_seeds(t, h):
     h.ctl.control("POST", "reset")
     t.check("archives: the same bytes after a reset", (sha(h.archive(1001)), sha(h.archive(1008))) == before)
     s, r = h.ctl.control("GET", "jobs/1009/artifacts")
-    t.check("control: a job without an archive", s == 200 and r["archive"] is None, r)
+    t.check("control: a job without an archive", s == 200 and r["archive"] is None and r["object_key"] is None, r)
 
 
 def run_downloads(t, h):
@@ -231,6 +242,70 @@ def run_keep_delete(t, h):
     s, hs, b = c.req("DELETE", P1 + "/artifacts")
     t.check("DELETE project artifacts without keep_latest_artifacts: all gone",
             s == 202 and h.info(1008)["archive"] is None, s)
+    h.ctl.control("POST", "reset")
+
+
+def run_storage(t, h):
+    c = h.c
+    h.ctl.control("POST", "config", {"object_storage": True})
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts")
+    loc = hs.get("location", "")
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)
+    t.check("object storage: 302 to a signed URL on the storage listener", s == 302 and loc.startswith(h.storage + "/")
+            and q.get("X-Amz-Expires") == ["600"] and len(q.get("X-Amz-Signature", [""])[0]) == 64
+            and hs["content-type"] == "text/plain" and b == ("This resource has been moved temporarily to %s." % loc).encode(),
+            (s, hs, b[:200]))
+    h.ctl.control("DELETE", "requests")
+    s, hs, b = h.follow(loc, {"X-Probe": "yes"})
+    log = h.log()
+    t.check("storage: the bytes, as S3 sends them", s == 200 and b == h.archive(1008)
+            and hs["content-type"] == "application/octet-stream" and hs["server"] == "AmazonS3" and "etag" in hs
+            and "x-request-id" not in hs, hs)
+    t.check("storage requests are logged with their headers, listener storage", len(log) == 1
+            and log[0]["listener"] == "storage" and log[0]["headers"]["x-probe"] == "yes"
+            and log[0]["status"] == 200 and "private-token" not in log[0]["headers"], log)
+    bad = loc.replace(q["X-Amz-Signature"][0], "0" * 64)
+    for name, url, method, code in (
+            ("a wrong signature", bad, "GET", b"SignatureDoesNotMatch"),
+            ("no signature", loc.split("?")[0], "GET", b"AccessDenied"),
+            ("another method", loc, "DELETE", b"SignatureDoesNotMatch")):
+        s, hs, b = h.follow(url, method=method)
+        t.check("storage, %s: 403 %s" % (name, code.decode()), s == 403 and b"<Code>" + code + b"</Code>" in b
+                and b.startswith(b"<?xml"), (s, b[:200]))
+    s, hs, b = h.follow(loc.replace("/1008/", "/1001/"))
+    t.check("storage, another key under the same signature: 403", s == 403, s)
+    s, hs, b = c.req("HEAD", P1 + "/jobs/1008/artifacts")
+    s2, hs2, b2 = h.follow(hs["location"], method="HEAD")
+    s3, hs3, b3 = h.follow(hs["location"])
+    t.check("object storage HEAD: a URL signed for HEAD", s == 302 and s2 == 200 and b2 == b""
+            and hs2["content-length"] == str(len(h.archive(1008))) and s3 == 403, (s, s2, s3))
+    s, hs, b = c.get(P6 + "/jobs/artifacts/main/download?job=pages")
+    s2, hs2, b2 = h.follow(hs["location"])
+    t.check("object storage by ref: 302 to the archive", s == 302 and s2 == 200 and b2 == h.archive(6010), (s, s2))
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/reports/junit.xml")
+    t.check("object storage: a single file is still served by GitLab itself", s == 200
+            and b == h.file(1008, "reports/junit.xml"), s)
+    h.ctl.control("POST", "config", {"object_storage_files": True})
+    path = quote_path("docs/caf\u00e9 menu.txt")
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/" + path)
+    s2, hs2, b2 = h.follow(hs["location"])
+    t.check("object_storage_files: files redirect too", s == 302 and s2 == 200
+            and b2 == h.file(1008, "docs/caf\u00e9 menu.txt"), (s, s2))
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/reports/nope.xml")
+    t.check("object_storage_files: a missing file is still GitLab's 404", s == 404, s)
+    h.ctl.control("POST", "config", {"storage_url_expires": 0})
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts")
+    s2, hs2, b2 = h.follow(hs["location"])
+    t.check("storage: an expired URL, 403 Request has expired", s2 == 403 and b"Request has expired" in b2, b2[:200])
+    h.ctl.control("POST", "config", {"storage_url_expires": 600})
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts")
+    h.ctl.control("POST", "jobs/1008", {"artifacts_files": {"new.txt": "replaced\n"}})
+    s2, hs2, b2 = h.follow(hs["location"])
+    t.check("storage: the URL of a replaced archive, 404 NoSuchKey", s2 == 404 and b"<Code>NoSuchKey</Code>" in b2, s2)
+    s, st = h.ctl.control("GET", "stats")
+    t.check("stats count storage requests apart", st["storage_requests"] >= 10, st)
+    s, hs, b = t.Client(h.storage).get("/other-bucket/x", token=None)
+    t.check("storage: another bucket, 404 NoSuchBucket", s == 404 and b"NoSuchBucket" in b, s)
     h.ctl.control("POST", "reset")
 
 

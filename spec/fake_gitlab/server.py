@@ -5,8 +5,8 @@
                                        [--tls-cert CERT --tls-key KEY]
                                        [--parent-pid PID] [--verbose]
 
-Prints one line `READY <primary_url> <secondary_url>` once both listeners
-accept connections. Standard library only. See README.md next to this file
+Prints one line `READY <primary_url> <secondary_url> <storage_url>` once the
+three listeners accept connections. Standard library only. See README.md next to this file
 for routes, tokens, seed data and the /__control API.
 """
 
@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, quote_plus, unquote, unquote_to_bytes
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archives  # noqa: E402
 import model  # noqa: E402
+import storage  # noqa: E402
 
 API = "/api/v4"
 
@@ -82,8 +83,12 @@ DEFAULT_CONFIG = {
     "link_base": None,
     "legacy_messages": False,
     "legacy_scopes": False,
+    "object_storage": False,
+    "object_storage_files": False,
+    "storage_url_expires": 600,
     "keep_latest_artifacts": True,
 }
+LISTENERS = ("primary", "secondary", "storage")
 
 INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 PREFIX_RE = re.compile(r"(/[A-Za-z0-9._~-]+)*\Z")
@@ -160,7 +165,7 @@ class State:
         self.store = model.Store()
         self.lock = self.store.lock
         self.verbose = verbose
-        self.urls = {"primary": "", "secondary": ""}
+        self.urls = {"primary": "", "secondary": "", "storage": ""}
         self.stop = threading.Event()
         self.conn_seq = 0
         self._reset_runtime()
@@ -172,6 +177,7 @@ class State:
         self.connections = 0
         self.api_conn_ids = set()
         self.api_requests = 0
+        self.storage_requests = 0
         self.rl_start = None
         self.rl_observed = 0
 
@@ -873,10 +879,21 @@ def answer_cancel(c):
 
 # ---- artifacts ----
 
+def storage_redirect(c, job, entry=None):
+    """302 to a signed URL on the storage listener, as GitLab.com answers a download."""
+    key = storage.object_key(job, job.archive, entry)
+    url = storage.signed_url(c.st.urls["storage"], c.ctx["method"], key, time.time(),
+                             c.st.config.get("storage_url_expires", 600))
+    return Resp(302, ("This resource has been moved temporarily to %s." % url).encode(), "text/plain",
+                [("Location", url)])
+
+
 def archive_answer(c, job):
     """The archive as Rails hands it to Workhorse: an attachment, application/octet-stream."""
     if job.archive is None:
         return jresp(404, MSG_NOT_FOUND)
+    if c.st.config.get("object_storage"):
+        return storage_redirect(c, job)
     return Resp(200, job.archive.data, "application/octet-stream", [
         ("Content-Disposition", archives.rails_attachment(archives.ARCHIVE_NAME)),
         ("Content-Transfer-Encoding", "binary"),
@@ -891,6 +908,8 @@ def file_answer(c, job, sniff):
     entry = job.archive.file(c.artifact_path)
     if entry is None:
         return Resp(404, b"404 page not found\n", "text/plain; charset=utf-8")
+    if c.st.config.get("object_storage_files"):
+        return storage_redirect(c, job, c.artifact_path)
     ctype = archives.sniffed_type(entry.content[0:512]) if sniff else archives.type_by_extension(c.artifact_path)
     return Resp(200, entry.content, ctype, [("Content-Disposition", archives.workhorse_attachment(c.artifact_path))])
 
@@ -1052,9 +1071,11 @@ def validate_config(data):
     for k, v in data.items():
         if k not in DEFAULT_CONFIG:
             return "unknown config key %r (known: %s)" % (k, ", ".join(sorted(DEFAULT_CONFIG)))
-        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes", "keep_latest_artifacts") \
-                and not isinstance(v, bool):
+        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes", "object_storage",
+                 "object_storage_files", "keep_latest_artifacts") and not isinstance(v, bool):
             return "%s must be a boolean" % k
+        if k == "storage_url_expires" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            return "storage_url_expires must be a non-negative integer (seconds)"
         if k == "keyset" and v not in ("supported", "ignored", "refused"):
             return "keyset must be supported, ignored or refused"
         if k == "link_base" and v is not None and (not isinstance(v, str) or "://" not in v):
@@ -1151,6 +1172,8 @@ class Handler(BaseHTTPRequestHandler):
         self.conn_id = getattr(_local, "conn_id", 0)
         self._dead = False
         self.header_override = None
+        self.api_headers = self.server.name != "storage"
+        self.server_header = "nginx" if self.api_headers else "AmazonS3"
 
     def handle(self):
         try:
@@ -1183,7 +1206,7 @@ class Handler(BaseHTTPRequestHandler):
         if override and any(k.lower() in FRAMING_HEADERS for k in override):
             # the framing may now lie: closing the connection is the only end the client can trust
             self.close_connection = True
-        hs = [("Server", "nginx"), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
+        hs = [("Server", self.server_header), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
         if length is not None:
             hs.append(("Content-Length", str(length)))
         if self.close_connection:
@@ -1198,7 +1221,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def resp_headers(self, resp, api=True):
         hs = [("Content-Type", resp.ctype)] if resp.ctype is not None else []
-        if api:
+        if api and self.api_headers:
             rid = os.urandom(13).hex().upper()[:26]
             hs += [
                 ("Cache-Control", "max-age=0, private, must-revalidate"),
@@ -1303,7 +1326,9 @@ class Handler(BaseHTTPRequestHandler):
                 target = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
             target = target.split("#", 1)[0]
             raw_path, _, query = target.partition("?")
-            if raw_path == "/__control" or raw_path.startswith("/__control/"):
+            if self.server.name == "storage":
+                self.storage_request(raw_path, query, body)
+            elif raw_path == "/__control" or raw_path.startswith("/__control/"):
                 self.control(raw_path, query, body)
             elif api_prefix(raw_path) is not None:
                 self.api_request(raw_path, query, body)
@@ -1322,19 +1347,8 @@ class Handler(BaseHTTPRequestHandler):
             except Exception:
                 pass
 
-    def api_request(self, raw_path, query, body):
-        st = self.server.state
-        method = self.command
-        prefix = api_prefix(raw_path)
-        raw_sub = raw_path[len(prefix) + len(API):]
-        pairs = parse_qsl(query, keep_blank_values=True)
-        hdrs = self.header_dict()
-        host = hdrs.get("host") or "%s:%d" % self.server.server_address[:2]
-        base = "%s://%s" % (self.server.scheme, host)
-        with st.lock:
-            link_base = st.config.get("link_base") or base
-        ctx = {"base": base, "link_base": link_base.rstrip("/"), "raw_path": raw_path, "prefix": prefix,
-               "sub": raw_sub, "query": query}
+    def new_entry(self, raw_path, query, pairs, hdrs, body):
+        """The request log's record of this request (its status is filled in when sent)."""
         params = {}
         for k, v in pairs:
             params.setdefault(k, []).append(v)
@@ -1342,8 +1356,8 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(body.decode("utf-8")) if body.strip() else None
         except (ValueError, UnicodeDecodeError):
             parsed = None
-        entry = {
-            "method": method,
+        return {
+            "method": self.command,
             "path": raw_path,
             "query": query,
             "params": params,
@@ -1356,6 +1370,42 @@ class Handler(BaseHTTPRequestHandler):
             "listener": self.server.name,
             "time": time.time(),
         }
+
+    def storage_request(self, raw_path, query, body):
+        """A request to the storage listener: recorded like an API request, never rate
+        limited; answered as the bucket would (storage.py)."""
+        st = self.server.state
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hdrs = self.header_dict()
+        entry = self.new_entry(raw_path, query, pairs, hdrs, body)
+        with st.lock:
+            st.requests.append(entry)
+            st.storage_requests += 1
+
+        def real():
+            with st.lock:
+                status, ctype, out, headers = storage.answer(st.store, self.command, raw_path, pairs, hdrs,
+                                                             time.time())
+            return Resp(status, out, ctype, headers)
+
+        resp = real()
+        entry["status"] = resp.status
+        self.emit(resp)
+
+    def api_request(self, raw_path, query, body):
+        st = self.server.state
+        method = self.command
+        prefix = api_prefix(raw_path)
+        raw_sub = raw_path[len(prefix) + len(API):]
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hdrs = self.header_dict()
+        host = hdrs.get("host") or "%s:%d" % self.server.server_address[:2]
+        base = "%s://%s" % (self.server.scheme, host)
+        with st.lock:
+            link_base = st.config.get("link_base") or base
+        ctx = {"base": base, "link_base": link_base.rstrip("/"), "raw_path": raw_path, "prefix": prefix,
+               "sub": raw_sub, "query": query, "method": method}
+        entry = self.new_entry(raw_path, query, pairs, hdrs, body)
         with st.lock:
             st.requests.append(entry)
             st.api_requests += 1
@@ -1586,7 +1636,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             self.control_ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
-                             "requests": st.api_requests})
+                             "requests": st.api_requests, "storage_requests": st.storage_requests})
 
     def ctl_config(self, data):
         st = self.server.state
@@ -1642,7 +1692,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def ctl_job_artifacts(self, job, data):
         archive = job.archive
-        view = {"job_id": job.id, "artifacts_expire_at": model.fmt_time(job.artifacts_expire_at), "archive": None}
+        view = {"job_id": job.id, "artifacts_expire_at": model.fmt_time(job.artifacts_expire_at),
+                "object_key": storage.object_key(job, archive) if archive else None, "archive": None}
         if archive is None:
             return self.control_ok(view)
 
@@ -1802,7 +1853,7 @@ def write_url_file(path, urls):
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
     with open(tmp, "w") as fh:
-        fh.write(urls[0] + "\n" + urls[1] + "\n")
+        fh.write("".join(u + "\n" for u in urls))
     os.replace(tmp, path)
 
 
@@ -1811,6 +1862,7 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="primary port (default: OS-picked)")
     ap.add_argument("--port2", type=int, default=0, help="secondary port (default: OS-picked)")
+    ap.add_argument("--port3", type=int, default=0, help="storage port (default: OS-picked)")
     ap.add_argument("--url-file")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
@@ -1830,14 +1882,14 @@ def main(argv=None):
             pass
 
     state = State(verbose=args.verbose)
-    primary = Listener((args.host, args.port), state, "primary", ctx)
-    secondary = Listener((args.host, args.port2), state, "secondary", ctx)
+    listeners = [Listener((args.host, port), state, name, ctx)
+                 for name, port in zip(LISTENERS, (args.port, args.port2, args.port3))]
     scheme = "https" if ctx else "http"
     host = args.host if ":" not in args.host else "[%s]" % args.host
-    urls = ["%s://%s:%d" % (scheme, host, s.server_address[1]) for s in (primary, secondary)]
-    state.urls["primary"], state.urls["secondary"] = urls
+    urls = ["%s://%s:%d" % (scheme, host, s.server_address[1]) for s in listeners]
+    state.urls.update(zip(LISTENERS, urls))
 
-    for s in (primary, secondary):
+    for s in listeners:
         t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         t.start()
 
@@ -1851,7 +1903,7 @@ def main(argv=None):
 
     if args.url_file:
         write_url_file(args.url_file, urls)
-    sys.stdout.write("READY %s %s\n" % (urls[0], urls[1]))
+    sys.stdout.write("READY %s\n" % " ".join(urls))
     sys.stdout.flush()
 
     parent = args.parent_pid
@@ -1873,7 +1925,7 @@ def main(argv=None):
             if not alive:
                 break
 
-    for s in (primary, secondary):
+    for s in listeners:
         s.shutdown()
         s.server_close()
     sys.stdout.flush()
