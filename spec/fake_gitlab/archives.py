@@ -1,6 +1,6 @@
 """Job artifact archives of the fake GitLab server: real zip files, made the same
 way every time, and what the download routes need to serve them (bodies too big to
-hold, content types).
+hold, byte ranges, content types).
 
 Pure data and functions, no I/O: server.py does the HTTP. Archives never change once
 made, so an answer can stream one after the lock is released.
@@ -344,8 +344,40 @@ def files_archive(files):
 
 
 # --------------------------------------------------------------------------
-# Content types, file names
+# Ranges, content types, file names
 # --------------------------------------------------------------------------
+
+UNSATISFIABLE = "unsatisfiable"
+
+
+def parse_range(header, length):
+    """A Range header against a body of length bytes -> None (serve it whole: no header,
+    not bytes=, several ranges, or malformed, which RFC 9110 says to ignore),
+    UNSATISFIABLE (416), or (start, end) with end exclusive."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, sep, last = spec.strip().partition("-")
+    if not sep:
+        return None
+    first, last = first.strip(), last.strip()
+    if not (first.isdigit() or first == "") or not (last.isdigit() or last == "") or first == last == "":
+        return None
+    if first == "":
+        n = int(last)
+        if n == 0 or length == 0:
+            return UNSATISFIABLE
+        return (max(0, length - n), length)
+    start = int(first)
+    end = length if last == "" else int(last) + 1
+    if last != "" and end <= start:
+        return None
+    if start >= length:
+        return UNSATISFIABLE
+    return (start, min(end, length))
+
 
 # What Go's mime.TypeByExtension knows without system files (Workhorse serves entries so).
 GO_TYPES = {

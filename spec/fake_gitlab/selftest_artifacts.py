@@ -1,5 +1,5 @@
-"""The selftest's checks of artifacts and object storage (run by selftest.py, whose
-harness it is handed: check, Client, raw_get, error_of)."""
+"""The selftest's checks of artifacts, object storage and ranges (run by selftest.py,
+whose harness it is handed: check, Client, raw_get, error_of)."""
 
 import hashlib
 import io
@@ -24,6 +24,7 @@ def run(t, primary, storage, pid):
     run_files(t, h)
     run_by_ref(t, h)
     run_keep_delete(t, h)
+    run_ranges(t, h)
     run_storage(t, h)
     run_synthetic(t, h, pid)
     run_cancel_and_order(t, h)
@@ -107,7 +108,7 @@ def run_downloads(t, h):
     t.check("archive download: 200, bytes, headers as GitLab's", s == 200 and b == h.archive(1008)
             and hs["content-type"] == "application/octet-stream" and hs["content-disposition"] == ATTACHMENT
             and hs["content-transfer-encoding"] == "binary" and hs["content-length"] == str(len(b))
-            and "x-request-id" in hs, hs)
+            and hs["accept-ranges"] == "bytes" and "x-request-id" in hs, hs)
     s, hs, b = c.req("HEAD", P1 + "/jobs/1008/artifacts")
     t.check("archive HEAD: headers, no body", s == 200 and b == b"" and hs["content-length"] == str(len(h.archive(1008))))
     for name, path, token, status, want in (
@@ -245,6 +246,53 @@ def run_keep_delete(t, h):
     h.ctl.control("POST", "reset")
 
 
+def run_ranges(t, h):
+    c = h.c
+    full = h.archive(1008)
+    n = len(full)
+    for rng, status, part, crange in (
+            ("bytes=100-", 206, full[100:], "bytes 100-%d/%d" % (n - 1, n)),
+            ("bytes=10-19", 206, full[10:20], "bytes 10-19/%d" % n),
+            ("bytes=-10", 206, full[-10:], "bytes %d-%d/%d" % (n - 10, n - 1, n)),
+            ("bytes=0-999999999", 206, full, "bytes 0-%d/%d" % (n - 1, n)),
+            ("bytes=%d-" % n, 416, b"invalid range: failed to overlap\n", "bytes */%d" % n),
+            ("bytes=0-1,5-6", 200, full, None), ("bytes=9-2", 200, full, None), ("lines=1-", 200, full, None)):
+        s, hs, b = c.get(P1 + "/jobs/1008/artifacts", headers={"Range": rng})
+        t.check("archive Range %s: %d" % (rng, status), s == status and b == part
+                and hs.get("content-range") == crange and hs["content-length"] == str(len(part)), (s, hs))
+    app = h.file(1008, "build/app.bin")
+    log = c.get(P1 + "/jobs/1008/trace")[2]
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/build/app.bin", headers={"Range": "bytes=65000-"})
+    s2, hs2, b2 = c.get(P1 + "/jobs/1008/trace", headers={"Range": "bytes=100-"})
+    t.check("by default a file and the trace ignore Range, as Workhorse and GitLab: 200 whole",
+            s == 200 and b == app and "accept-ranges" not in hs and s2 == 200 and b2 == log
+            and "accept-ranges" not in hs2, (s, s2))
+    s, r = h.ctl.control("POST", "config", {"ranges": {"file": True, "trace": True}})
+    t.check("config ranges merges into the defaults", r["ranges"] == {"archive": True, "file": True, "trace": True,
+                                                                      "storage": True}, r)
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/build/app.bin", headers={"Range": "bytes=65000-"})
+    t.check("ranges file: 206", s == 206 and b == app[65000:] and hs["content-range"] == "bytes 65000-65535/65536", hs)
+    s, hs, b = c.get(P1 + "/jobs/1008/trace", headers={"Range": "bytes=100-"})
+    t.check("ranges trace, bytes=100-: 206 with the rest of the log", s == 206 and b == log[100:]
+            and hs["content-range"] == "bytes 100-%d/%d" % (len(log) - 1, len(log))
+            and hs["content-type"] == "text/plain; charset=utf-8" and hs["accept-ranges"] == "bytes", hs)
+    s, hs, b = c.get(P1 + "/jobs/1008/trace", headers={"Range": "bytes=%d-" % len(log)})
+    t.check("ranges trace, past the end: 416", s == 416 and hs["content-range"] == "bytes */%d" % len(log), (s, hs))
+    s, hs, b = c.get(P1 + "/jobs/1005/trace", headers={"Range": "bytes=0-"})
+    t.check("ranges trace, an empty log: 416 bytes */0", s == 416 and hs["content-range"] == "bytes */0", (s, hs))
+    s, log_req = h.ctl.control("GET", "requests")
+    t.check("the Range header is in the request log", log_req[-1]["headers"].get("range") == "bytes=0-", log_req[-1])
+    h.ctl.control("POST", "config", {"ranges": {"trace": False, "archive": False}})
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts", headers={"Range": "bytes=100-"})
+    t.check("ranges archive false: 200 whole", s == 200 and b == full and "content-range" not in hs
+            and "accept-ranges" not in hs, s)
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/build/app.bin", headers={"Range": "bytes=65000-"})
+    t.check("ranges: the others as they were", s == 206 and len(b) == 536, s)
+    s, r = h.ctl.control("POST", "config", {"ranges": {"logs": False}})
+    t.check("ranges: an unknown name is refused", s == 400 and "ranges" in r["error"], r)
+    h.ctl.control("POST", "reset")
+
+
 def run_storage(t, h):
     c = h.c
     h.ctl.control("POST", "config", {"object_storage": True})
@@ -264,6 +312,13 @@ def run_storage(t, h):
     t.check("storage requests are logged with their headers, listener storage", len(log) == 1
             and log[0]["listener"] == "storage" and log[0]["headers"]["x-probe"] == "yes"
             and log[0]["status"] == 200 and "private-token" not in log[0]["headers"], log)
+    s, hs, b = h.follow(loc, {"Range": "bytes=1000-"})
+    t.check("storage Range: 206", s == 206 and b == h.archive(1008)[1000:]
+            and hs["content-range"].startswith("bytes 1000-"), (s, hs))
+    s, hs, b = h.follow(loc, {"Range": "bytes=999999-"})
+    t.check("storage Range past the end: 416 InvalidRange", s == 416 and b"<Code>InvalidRange</Code>" in b
+            and hs["content-range"] == "bytes */%d" % len(h.archive(1008)) and hs["content-type"] == "application/xml",
+            (s, b[:200]))
     bad = loc.replace(q["X-Amz-Signature"][0], "0" * 64)
     for name, url, method, code in (
             ("a wrong signature", bad, "GET", b"SignatureDoesNotMatch"),
@@ -348,16 +403,20 @@ def run_synthetic(t, h, pid):
     first = h.archive(1009)
     h.ctl.control("POST", "jobs/1009", {"artifacts_size": 3 * 1024 * 1024 + 7})
     t.check("artifacts_size: the same bytes again for the same job and size", h.archive(1009) == first)
-    s, hs, b = c.get(P1 + "/jobs/1009/artifacts/data.bin")
-    t.check("artifacts_size: its member by the file route", s == 200 and b == first[38:-114 + 38], (s, len(b)))
+    h.ctl.control("POST", "config", {"ranges": {"file": True}})
+    s, hs, b = c.get(P1 + "/jobs/1009/artifacts/data.bin", headers={"Range": "bytes=1000000-1000099"})
+    t.check("artifacts_size: its member by the file route, a Range of it", s == 206 and b == first[1000038:1000138],
+            (s, len(b)))
     big = 256 * 1024 * 1024
     before = rss_kib(pid)
     s, j = h.ctl.control("POST", "jobs/1009", {"artifacts_size": big})
     s2, hs, n, digest = stream_sha(c, P1 + "/jobs/1009/artifacts", token=t.TOKEN)
+    s3, hs3, n3, digest3 = stream_sha(c, P1 + "/jobs/1009/artifacts", {"Range": "bytes=%d-" % (big - 5)}, t.TOKEN)
     grew = rss_kib(pid) - before
     info = h.info(1009)
-    t.check("artifacts_size 256 MiB: streamed whole, checksum as the control API's",
-            s == 200 and s2 == 200 and n == big and digest == info["archive"]["sha256"], (s, s2, n))
+    t.check("artifacts_size 256 MiB: streamed whole, checksum as the control API's, and a Range at its end",
+            s == 200 and s2 == 200 and n == big and digest == info["archive"]["sha256"] and s3 == 206 and n3 == 5,
+            (s, s2, n, s3, n3))
     t.check("artifacts_size 256 MiB: the fake's memory grew by less than 32 MiB", grew < 32 * 1024, grew)
     for bad in ({"artifacts_size": -1}, {"artifacts_size": big + 1}, {"artifacts_size": "1"},
                 {"artifacts_files": {"/abs": "x"}}, {"artifacts_files": {"a": 1}}, {"artifacts_remove": 1}):

@@ -86,8 +86,12 @@ DEFAULT_CONFIG = {
     "object_storage": False,
     "object_storage_files": False,
     "storage_url_expires": 600,
+    "ranges": {"archive": True, "file": False, "trace": False, "storage": True},
     "keep_latest_artifacts": True,
 }
+# Which answers honour Range: by default as GitLab's do (Workhorse's sendfile and object
+# storage do; the trace route and Workhorse's single files send the whole body).
+RANGE_FAMILIES = tuple(DEFAULT_CONFIG["ranges"])
 LISTENERS = ("primary", "secondary", "storage")
 
 INT_RE = re.compile(r"[+-]?[0-9]+\Z")
@@ -202,6 +206,10 @@ class State:
             return 0
 
     # ---- faults --------------------------------------------------------
+
+    def ranges(self, family):
+        """Whether that family of answers honours Range (config ranges)."""
+        return bool(self.config["ranges"].get(family))
 
     def take_fault(self, method, raw_sub):
         decoded = unquote(raw_sub)
@@ -869,7 +877,7 @@ def answer_job_get(c):
 def answer_trace(c):
     if c.job.trace_forbidden:
         return jresp(403, MSG_403)
-    return Resp(200, c.job.log, "text/plain; charset=utf-8")
+    return ranged(c, "trace", Resp(200, c.job.log, "text/plain; charset=utf-8"))
 
 
 def answer_cancel(c):
@@ -878,6 +886,27 @@ def answer_cancel(c):
 
 
 # ---- artifacts ----
+
+def ranged(c, family, resp):
+    """resp (a 200) cut to the request's Range, when that family honours ranges: 206 with
+    Content-Range, or 416 with Content-Range: bytes */LEN (Go's words, as Workhorse sends)."""
+    if not c.st.ranges(family):
+        return resp
+    resp.headers.append(("Accept-Ranges", "bytes"))
+    n = len(resp.body)
+    r = archives.parse_range(c.hdrs.get("range"), n)
+    if r is None:
+        return resp
+    if r == archives.UNSATISFIABLE:
+        return Resp(416, b"invalid range: failed to overlap\n", "text/plain; charset=utf-8",
+                    [("Content-Range", "bytes */%d" % n)])
+    start, end = r
+    resp.headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end - 1, n)))
+    resp.status = 206
+    resp.body = archives.Slice(resp.body, start, end) if isinstance(resp.body, archives.Body) else \
+        resp.body[start:end]
+    return resp
+
 
 def storage_redirect(c, job, entry=None):
     """302 to a signed URL on the storage listener, as GitLab.com answers a download."""
@@ -894,10 +923,10 @@ def archive_answer(c, job):
         return jresp(404, MSG_NOT_FOUND)
     if c.st.config.get("object_storage"):
         return storage_redirect(c, job)
-    return Resp(200, job.archive.data, "application/octet-stream", [
+    return ranged(c, "archive", Resp(200, job.archive.data, "application/octet-stream", [
         ("Content-Disposition", archives.rails_attachment(archives.ARCHIVE_NAME)),
         ("Content-Transfer-Encoding", "binary"),
-        ("Last-Modified", email.utils.formatdate(job.finished_at or job.created_at or 0, usegmt=True))])
+        ("Last-Modified", email.utils.formatdate(job.finished_at or job.created_at or 0, usegmt=True))]))
 
 
 def file_answer(c, job, sniff):
@@ -911,7 +940,8 @@ def file_answer(c, job, sniff):
     if c.st.config.get("object_storage_files"):
         return storage_redirect(c, job, c.artifact_path)
     ctype = archives.sniffed_type(entry.content[0:512]) if sniff else archives.type_by_extension(c.artifact_path)
-    return Resp(200, entry.content, ctype, [("Content-Disposition", archives.workhorse_attachment(c.artifact_path))])
+    return ranged(c, "file", Resp(200, entry.content, ctype, [
+        ("Content-Disposition", archives.workhorse_attachment(c.artifact_path))]))
 
 
 def answer_artifacts(c):
@@ -1076,6 +1106,9 @@ def validate_config(data):
             return "%s must be a boolean" % k
         if k == "storage_url_expires" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             return "storage_url_expires must be a non-negative integer (seconds)"
+        if k == "ranges" and (not isinstance(v, dict) or set(v) - set(RANGE_FAMILIES)
+                              or not all(isinstance(x, bool) for x in v.values())):
+            return "ranges must be {NAME: bool, ...} with NAME among %s" % ", ".join(RANGE_FAMILIES)
         if k == "keyset" and v not in ("supported", "ignored", "refused"):
             return "keyset must be supported, ignored or refused"
         if k == "link_base" and v is not None and (not isinstance(v, str) or "://" not in v):
@@ -1385,7 +1418,7 @@ class Handler(BaseHTTPRequestHandler):
         def real():
             with st.lock:
                 status, ctype, out, headers = storage.answer(st.store, self.command, raw_path, pairs, hdrs,
-                                                             time.time())
+                                                             time.time(), st.ranges("storage"))
             return Resp(status, out, ctype, headers)
 
         resp = real()
@@ -1649,6 +1682,8 @@ class Handler(BaseHTTPRequestHandler):
         if err:
             return self.control_fail(err)
         with st.lock:
+            if "ranges" in data:
+                data = dict(data, ranges=dict(st.config["ranges"], **data["ranges"]))
             st.config.update(data)
             if "rate_limit" in data:
                 st.rl_start = None

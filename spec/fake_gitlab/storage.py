@@ -107,7 +107,7 @@ def _find(store, key):
     return (e.content, archives.type_by_extension(path)) if e is not None else None
 
 
-def answer(store, method, raw_path, pairs, hdrs, now):
+def answer(store, method, raw_path, pairs, hdrs, now, ranges):
     """One request to the storage listener -> (status, content type, body, headers)."""
     segs = raw_path.split("/")
     if len(segs) < 2 or segs[1] != BUCKET:
@@ -129,4 +129,16 @@ def answer(store, method, raw_path, pairs, hdrs, now):
     headers = [("x-amz-id-2", os.urandom(24).hex()), ("x-amz-request-id", rid),
                ("Last-Modified", email.utils.formatdate(calendar.timegm(archives.ZIP_TIME + (0, 0, 0)), usegmt=True)),
                ("ETag", '"%s"' % hashlib.md5(("%s:%d" % (key, len(body))).encode()).hexdigest())]
-    return 200, ctype, body, headers
+    if not ranges:
+        return 200, ctype, body, headers
+    headers.append(("Accept-Ranges", "bytes"))
+    r = archives.parse_range(hdrs.get("range"), len(body))
+    if r is None:
+        return 200, ctype, body, headers
+    if r == archives.UNSATISFIABLE:
+        status, xtype, xml, xh = _error(416, "InvalidRange", "The requested range is not satisfiable",
+                                        [("RangeRequested", hdrs.get("range")), ("ActualObjectSize", len(body))])
+        return status, xtype, xml, xh + [("Content-Range", "bytes */%d" % len(body))]
+    start, end = r
+    headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end - 1, len(body))))
+    return 206, ctype, archives.Slice(body, start, end), headers
