@@ -2,6 +2,7 @@
 whose harness it is handed: check, Client, raw_get, error_of)."""
 
 import hashlib
+import http.client
 import io
 import json
 import urllib.parse
@@ -26,6 +27,7 @@ def run(t, primary, storage, pid):
     run_keep_delete(t, h)
     run_ranges(t, h)
     run_storage(t, h)
+    run_faults(t, h)
     run_synthetic(t, h, pid)
     run_cancel_and_order(t, h)
     c.close()
@@ -364,6 +366,51 @@ def run_storage(t, h):
     h.ctl.control("POST", "reset")
 
 
+def run_faults(t, h):
+    c = h.c
+    full = h.archive(1008)
+    h.ctl.control("POST", "config", {"object_storage": True})
+    loc = c.get(P1 + "/jobs/1008/artifacts")[1]["location"]
+    h.ctl.control("POST", "faults", {"listener": "storage", "kind": "reset_mid_body", "bytes": 1000})
+    u = urllib.parse.urlsplit(loc)
+    data, err = t.raw_get(loc, u.path + "?" + u.query)
+    head, _, got = data.partition(b"\r\n\r\n")
+    s, hs, rest = h.follow(loc, {"Range": "bytes=%d-" % len(got)})
+    log = h.log()
+    t.check("storage fault reset_mid_body, then the rest by Range: the whole archive",
+            head.startswith(b"HTTP/1.1 200") and 0 < len(got) <= 1000 and s == 206 and got + rest == full
+            and [(e["listener"], e["fault"]) for e in log[-2:]] == [("storage", "reset_mid_body"), ("storage", None)],
+            (len(got), s, [(e["listener"], e["fault"]) for e in log[-2:]]))
+    h.ctl.control("POST", "faults", {"listener": "api", "kind": "status", "status": 503, "count": -1})
+    s, hs, b = h.follow(loc)
+    s2, hs2, b2 = c.get(P1 + "/jobs/1008/artifacts")
+    t.check("a fault for the api listeners leaves storage alone", s == 200 and s2 == 503, (s, s2))
+    h.ctl.control("DELETE", "faults")
+    h.ctl.control("POST", "faults", {"listener": "storage", "kind": "truncate", "bytes": 5000})
+    err = t.error_of(h.follow, loc)
+    t.check("storage fault truncate", isinstance(err, http.client.IncompleteRead) and len(err.partial) == 5000,
+            repr(err)[:200])
+    h.ctl.control("POST", "faults", {"listener": "storage", "kind": "status", "status": 503,
+                                     "body": "<Error><Code>SlowDown</Code></Error>",
+                                     "headers": {"Content-Type": "application/xml"}})
+    s, hs, b = h.follow(loc)
+    t.check("storage fault status", s == 503 and b"SlowDown" in b and hs["server"] == "AmazonS3", (s, hs))
+    s, r = h.ctl.control("POST", "faults", {"listener": "elsewhere", "kind": "reset"})
+    t.check("a fault for an unknown listener is refused", s == 400, r)
+    h.ctl.control("POST", "config", {"object_storage": False})
+    h.ctl.control("POST", "faults", {"path": "/jobs/1008/artifacts$", "kind": "reset_mid_body", "bytes": 777})
+    data, err = t.raw_get(h.c.url, P1 + "/jobs/1008/artifacts")
+    head, _, got = data.partition(b"\r\n\r\n")
+    t.check("API fault reset_mid_body on the archive", head.startswith(b"HTTP/1.1 200") and 0 < len(got) <= 777
+            and full.startswith(got), len(got))
+    h.ctl.control("POST", "config", {"ranges": {"file": True}})
+    h.ctl.control("POST", "faults", {"path": "/jobs/1008/artifacts/build/app.bin$", "kind": "drip", "chunk": 4096,
+                                     "delay": 0.001})
+    s, hs, b = c.get(P1 + "/jobs/1008/artifacts/build/app.bin", headers={"Range": "bytes=60000-"})
+    t.check("API fault drip on a file Range", s == 206 and b == h.file(1008, "build/app.bin")[60000:], s)
+    h.ctl.control("POST", "reset")
+
+
 def stream_sha(client, path, headers=None, token=None):
     """GET path, reading the body in 1 MiB pieces -> (status, headers, length, sha256)."""
     conn = client._conn()
@@ -407,6 +454,10 @@ def run_synthetic(t, h, pid):
     s, hs, b = c.get(P1 + "/jobs/1009/artifacts/data.bin", headers={"Range": "bytes=1000000-1000099"})
     t.check("artifacts_size: its member by the file route, a Range of it", s == 206 and b == first[1000038:1000138],
             (s, len(b)))
+    h.ctl.control("POST", "faults", {"path": "/jobs/1009/artifacts$", "kind": "truncate", "bytes": 2000000})
+    err = t.error_of(c.get, P1 + "/jobs/1009/artifacts")
+    t.check("truncate on a generated archive", isinstance(err, http.client.IncompleteRead)
+            and err.partial == first[:2000000], repr(err)[:100])
     big = 256 * 1024 * 1024
     before = rss_kib(pid)
     s, j = h.ctl.control("POST", "jobs/1009", {"artifacts_size": big})

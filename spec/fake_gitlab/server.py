@@ -13,6 +13,7 @@ for routes, tokens, seed data and the /__control API.
 import argparse
 import base64
 import email.utils
+import itertools
 import json
 import math
 import os
@@ -211,10 +212,12 @@ class State:
         """Whether that family of answers honours Range (config ranges)."""
         return bool(self.config["ranges"].get(family))
 
-    def take_fault(self, method, raw_sub):
+    def take_fault(self, method, raw_sub, listener):
         decoded = unquote(raw_sub)
         for i, f in enumerate(self.faults):
             if f["method"] not in ("*", method):
+                continue
+            if f["listener"] not in ("*", listener) and not (f["listener"] == "api" and listener != "storage"):
                 continue
             rx = f["_re"]
             if not (rx.search(raw_sub) or rx.search(decoded)):
@@ -1169,6 +1172,9 @@ def build_fault(spec):
     f["path"] = str(f.get("path", ""))
     f["count"] = int(f.get("count", 1))
     f["apply"] = bool(f.get("apply", False))
+    f["listener"] = str(f.get("listener", "*"))
+    if f["listener"] not in ("*", "api") + LISTENERS:
+        raise ValueError("listener must be *, api (primary and secondary), primary, secondary or storage")
     if f["count"] == 0 or f["count"] < -1:
         raise ValueError("count must be a positive integer, or -1 for unlimited")
     try:
@@ -1405,8 +1411,8 @@ class Handler(BaseHTTPRequestHandler):
         }
 
     def storage_request(self, raw_path, query, body):
-        """A request to the storage listener: recorded like an API request, never rate
-        limited; answered as the bucket would (storage.py)."""
+        """A request to the storage listener: recorded and faulted like an API request, never
+        rate limited; answered as the bucket would (storage.py)."""
         st = self.server.state
         pairs = parse_qsl(query, keep_blank_values=True)
         hdrs = self.header_dict()
@@ -1414,6 +1420,9 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.requests.append(entry)
             st.storage_requests += 1
+            fault = st.take_fault(self.command, raw_path, "storage")
+            if fault:
+                entry["fault"] = fault["kind"]
 
         def real():
             with st.lock:
@@ -1421,6 +1430,9 @@ class Handler(BaseHTTPRequestHandler):
                                                              time.time(), st.ranges("storage"))
             return Resp(status, out, ctype, headers)
 
+        if fault:
+            self.apply_fault(fault, entry, real)
+            return
         resp = real()
         entry["status"] = resp.status
         self.emit(resp)
@@ -1443,7 +1455,7 @@ class Handler(BaseHTTPRequestHandler):
             st.requests.append(entry)
             st.api_requests += 1
             st.api_conn_ids.add(self.conn_id)
-            fault = st.take_fault(method, raw_sub)
+            fault = st.take_fault(method, raw_sub, self.server.name)
             rl = None if fault else st.rate_limit_tick()
             if fault:
                 entry["fault"] = fault["kind"]
@@ -1503,8 +1515,8 @@ class Handler(BaseHTTPRequestHandler):
     def fault_reset_mid_body(self, f, resp, entry):
         self.record_status(entry, resp.status)
         head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
-        cut = int(f.get("bytes", len(resp.body) // 2))
-        self.wfile.write(head + resp.body[:cut])
+        cut = min(len(resp.body), int(f.get("bytes", len(resp.body) // 2)))
+        self.write_head_body(head, resp.body, cut)
         time.sleep(0.05)
         self.rst()
 
@@ -1520,10 +1532,10 @@ class Handler(BaseHTTPRequestHandler):
         self.record_status(entry, resp.status)
         body = resp.body
         cut = int(f.get("bytes", len(body) // 2))
-        if cut >= len(body) and body:
+        if cut >= len(body) and len(body):
             cut = len(body) - 1
-        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
-        self.wfile.write(head + body[:cut])
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if len(body) else 100)
+        self.write_head_body(head, body, max(0, min(cut, len(body))))
 
     def fault_bad_json(self, f, resp, entry):
         body = f.get("body", '[{"id":1001,"name":"compile","status":')
@@ -1540,14 +1552,27 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault_drip(self, f, resp, entry):
         self.record_status(entry, resp.status)
-        data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
-            (b"" if self.command == "HEAD" else resp.body)
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
+        parts = [head] if self.command == "HEAD" else itertools.chain([head], archives.iter_body(resp.body))
         chunk = max(1, int(f.get("chunk", 16)))
         delay = float(f.get("delay", 0.05))
-        for i in range(0, len(data), chunk):
-            if i:
+        # the answer as one stream cut in chunk-byte pieces, delay apart
+        pending = b""
+        sent = False
+        for part in parts:
+            data = pending + bytes(part)
+            i = 0
+            while len(data) - i >= chunk:
+                if sent:
+                    time.sleep(delay)
+                self.wfile.write(data[i:i + chunk])
+                sent = True
+                i += chunk
+            pending = data[i:]
+        if pending:
+            if sent:
                 time.sleep(delay)
-            self.wfile.write(data[i:i + chunk])
+            self.wfile.write(pending)
 
     def fault_huge_headers(self, f, resp, entry):
         size = int(f.get("size", 65536))
