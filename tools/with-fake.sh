@@ -2,10 +2,11 @@
 # tools/with-fake.sh [--tls] [--] COMMAND [ARG...]
 #
 # Runs COMMAND with the fake GitLab (spec/fake_gitlab/server.py) started for it,
-# and exports its two listeners' URLs as GITLAB_FAKE_URL and GITLAB_FAKE_URL2.
+# and exports its listeners' URLs as GITLAB_FAKE_URL and GITLAB_FAKE_URL2 (the API),
+# and GITLAB_FAKE_STORAGE_URL (its object storage).
 # --tls also starts a second fake speaking HTTPS with a certificate for 127.0.0.1
-# signed by a private CA made with openssl: GITLAB_FAKE_TLS_URL, and GITLAB_FAKE_CA
-# the CA's PEM file. The fakes are stopped when COMMAND ends, and on INT or TERM.
+# signed by a private CA made with openssl: GITLAB_FAKE_TLS_URL (its storage:
+# GITLAB_FAKE_TLS_STORAGE_URL), and GITLAB_FAKE_CA the CA's PEM file. The fakes are stopped when COMMAND ends, and on INT or TERM.
 # Exits with COMMAND's status, or 125 when a fake cannot be started or (--tls)
 # openssl cannot make the certificate: the reason and the logs are on stderr.
 set -u
@@ -42,7 +43,8 @@ trap cleanup EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
-# start NAME [server options]: starts a fake, waits (10 s at most) for its URL file.
+# start NAME [server options]: starts a fake, waits (10 s at most) for its URL file
+# (written whole at once: one line per listener).
 start() {
   name=$1
   shift
@@ -79,7 +81,8 @@ tls_cert() {
 start plain
 GITLAB_FAKE_URL=$(sed -n 1p "$tmp/plain.url")
 GITLAB_FAKE_URL2=$(sed -n 2p "$tmp/plain.url")
-export GITLAB_FAKE_URL GITLAB_FAKE_URL2
+GITLAB_FAKE_STORAGE_URL=$(sed -n 3p "$tmp/plain.url")
+export GITLAB_FAKE_URL GITLAB_FAKE_URL2 GITLAB_FAKE_STORAGE_URL
 if [ $tls -eq 1 ]; then
   if ! tls_cert; then
     echo "with-fake.sh: cannot make the TLS certificate (openssl is needed):" >&2
@@ -88,8 +91,9 @@ if [ $tls -eq 1 ]; then
   fi
   start tls --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key"
   GITLAB_FAKE_TLS_URL=$(sed -n 1p "$tmp/tls.url")
+  GITLAB_FAKE_TLS_STORAGE_URL=$(sed -n 3p "$tmp/tls.url")
   GITLAB_FAKE_CA=$tmp/tls/ca.pem
-  export GITLAB_FAKE_TLS_URL GITLAB_FAKE_CA
+  export GITLAB_FAKE_TLS_URL GITLAB_FAKE_TLS_STORAGE_URL GITLAB_FAKE_CA
 fi
 
 # In the background so that a signal reaches the traps above at once; with the

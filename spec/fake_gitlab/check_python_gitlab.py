@@ -8,6 +8,7 @@ Needs Debian's python3-gitlab (installed for /usr/bin/python3). Prints each
 step and 'OK' at the end; exits non-zero on any failure.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -40,12 +41,75 @@ def refused(what, call, error, code):
     raise AssertionError("%s: the call succeeded" % what)
 
 
-def control(base, method, path, body=None):
+def control(base, method, path, body=None, raw=False):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(base + "/__control/" + path, data=data, method=method,
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.read() if raw else json.loads(r.read())
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def run_artifacts(gl, url):
+    """python-gitlab's own artifact methods get the fake's bytes and answers."""
+    control(url, "POST", "reset")
+    project = gl.projects.get(1, lazy=True)
+    job = project.jobs.get(1008)
+    info = control(url, "GET", "jobs/1008/artifacts")["archive"]
+    data = job.artifacts()
+    step("job.artifacts() of 1008: %d bytes, sha256 %s..." % (len(data), sha(data)[:12]))
+    expect(len(data) == info["size"] == job.artifacts_file["size"] and sha(data) == info["sha256"], "artifacts()")
+    chunks = []
+    job.artifacts(streamed=True, action=chunks.append, chunk_size=4096)
+    expect(sha(b"".join(chunks)) == info["sha256"] and len(chunks) > 1, "artifacts(streamed=True)")
+    sums = {e["path"]: e["sha256"] for e in info["entries"]}
+    for path in ("reports/junit.xml", "build/lib/plugins/http/handler.so", "docs/release notes.md",
+                 "docs/caf\u00e9 menu.txt"):
+        got = job.artifact(path)
+        step("job.artifact(%r): %d bytes" % (path, len(got)))
+        expect(sha(got) == sums[path], "artifact(%s)" % path)
+
+    docs = gl.projects.get("acme/platform/docs", lazy=True)
+    by_ref = docs.artifacts.download(ref_name="release/1.2", job="pages")
+    want = control(url, "GET", "jobs/6005/artifacts")["archive"]["sha256"]
+    step("project.artifacts.download('release/1.2', 'pages'): the archive of job 6005: %s" % (sha(by_ref) == want))
+    expect(sha(by_ref) == want, "download by ref")
+    raw = docs.artifacts.raw("main", "public/build.txt", "pages")
+    step("project.artifacts.raw('main', 'public/build.txt', 'pages'): %r" % raw)
+    expect(raw == control(url, "GET", "jobs/6010/artifacts/file/public/build.txt", raw=True), "raw by ref")
+    refused("artifacts of a job without any", project.jobs.get(1009, lazy=True).artifacts,
+            gitlab.exceptions.GitlabGetError, 404)
+    refused("by ref, a job only an older pipeline has",
+            lambda: docs.artifacts.download(ref_name="release/1.2", job="pdf"), gitlab.exceptions.GitlabGetError, 404)
+
+    control(url, "POST", "config", {"object_storage": True})
+    control(url, "DELETE", "requests")
+    data = job.artifacts()
+    log = control(url, "GET", "requests")
+    hops = [(e["listener"], e["status"]) for e in log]
+    leaked = sorted(h for e in log if e["listener"] == "storage" for h in e["headers"]
+                    if h in ("private-token", "job-token", "authorization"))
+    step("object storage: %s; token headers that reached storage: %s" % (hops, leaked or "none"))
+    expect(sha(data) == info["sha256"] and hops == [("primary", 302), ("storage", 200)], "redirected download")
+    control(url, "POST", "config", {"object_storage": False})
+
+    job.keep_artifacts()
+    kept = control(url, "GET", "jobs/1008/artifacts")
+    step("job.keep_artifacts(): artifacts_expire_at %s" % kept["artifacts_expire_at"])
+    expect(kept["artifacts_expire_at"] is None and kept["archive"] is not None, "keep_artifacts")
+    job.delete_artifacts()
+    gone = control(url, "GET", "jobs/1008/artifacts")["archive"]
+    step("job.delete_artifacts(): archive %s" % gone)
+    expect(gone is None, "delete_artifacts")
+    control(url, "POST", "config", {"keep_latest_artifacts": False})
+    project.artifacts.delete()
+    left = [jid for jid in (1001, 1008) if control(url, "GET", "jobs/%d/artifacts" % jid)["archive"]]
+    step("project.artifacts.delete(): archives left in project 1: %s" % left)
+    expect(left == [], "project artifacts delete")
+    control(url, "POST", "reset")
 
 
 def run(url):
@@ -136,13 +200,15 @@ def run(url):
     bad = gitlab.Gitlab(url, private_token="glpat-expired")
     refused("expired token", bad.auth, gitlab.exceptions.GitlabAuthenticationError, 401)
 
+    run_artifacts(gl, url)
+
 
 def main():
     p = subprocess.Popen([sys.executable, SERVER, "--parent-pid", str(os.getpid())],
                          stdout=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline().split()
-        if not line or line[0] != "READY":
+        if len(line) != 4 or line[0] != "READY":
             print("server did not start: %r" % line)
             return 1
         url = line[1]

@@ -10,6 +10,8 @@ import copy
 import threading
 import time
 
+import archives
+
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------
@@ -35,7 +37,9 @@ HUGE_COUNT = 10050
 STEP_KEYS = frozenset((
     "status", "failure_reason", "fields", "append_log", "set_log", "log_size",
     "append_log_base64", "set_log_base64", "retried",
+    "artifacts_size", "artifacts_files", "artifacts_remove",
 ))
+ARTIFACTS_LIFETIME = 30 * 86400.0
 
 
 def parse_time(s):
@@ -235,7 +239,7 @@ class Job:
         "id", "project_id", "pipeline_id", "kind", "name", "stage", "status", "ref",
         "tag", "tag_list", "allow_failure", "created_at", "started_at", "finished_at",
         "erased_at", "duration", "queued_duration", "failure_reason", "artifacts",
-        "has_archive", "artifacts_expire_at", "runner", "coverage", "archived", "log",
+        "archive", "artifacts_expire_at", "runner", "coverage", "archived", "log",
         "retried", "trace_forbidden", "downstream", "fields", "variables", "steps",
         "lineage", "pending_cancel", "token", "when",
     )
@@ -244,7 +248,7 @@ class Job:
                  ref="main", tag=False, tag_list=(), kind="build", allow_failure=False,
                  created_at=None, started_at=None, finished_at=None, duration=None,
                  queued_duration=None, failure_reason=None, artifacts=None,
-                 has_archive=False, runner=None, log=b"", coverage=None,
+                 archive=None, runner=None, log=b"", coverage=None,
                  retried=False, trace_forbidden=False, downstream=None, token=None,
                  when="on_success"):
         self.id = id
@@ -266,8 +270,8 @@ class Job:
         self.queued_duration = queued_duration
         self.failure_reason = failure_reason
         self.artifacts = artifacts if artifacts is not None else []
-        self.has_archive = has_archive
-        self.artifacts_expire_at = (finished_at + 30 * 86400.0) if (has_archive and finished_at) else None
+        self.archive = archive
+        self.artifacts_expire_at = (finished_at + ARTIFACTS_LIFETIME) if (archive and finished_at) else None
         self.runner = runner
         self.coverage = coverage
         self.archived = False
@@ -457,6 +461,27 @@ NAMES25 = [
     ("deploy:production", "deploy", ["docker", "linux"]),
 ]
 
+# Project 6 (acme/platform/docs): (id, iid, ref, status, created_at, [(job id, name, status)]).
+DOCS_PIPELINES = [
+    (8997, 306, "release/1.2", "success", "2026-11-10T10:00:00.000Z",
+     [(6001, "build-docs", "success"), (6002, "pages", "success"), (6003, "pdf", "success")]),
+    (8998, 307, "release/1.2", "success", "2026-11-12T10:00:00.000Z",
+     [(6004, "build-docs", "success"), (6005, "pages", "success")]),
+    (8999, 308, "release/1.2", "failed", "2026-11-14T10:00:00.000Z",
+     [(6006, "build-docs", "success"), (6007, "pages", "failed")]),
+    (9000, 310, "main", "success", "2026-11-19T10:00:00.000Z",
+     [(6008, "pages", "success"), (6009, "linkcheck", "success")]),
+    (9001, 311, "main", "success", "2026-11-20T02:01:47.856Z",
+     [(6010, "pages", "success"), (6011, "linkcheck", "success")]),
+    (9002, 312, "main", "failed", "2026-11-20T06:00:00.000Z",
+     [(6012, "pages", "success"), (6013, "linkcheck", "failed")]),
+    (9003, 313, "main", "running", "2026-11-20T09:00:00.000Z",
+     [(6014, "pages", "running"), (6015, "linkcheck", "pending")]),
+]
+# the project 6 jobs that have an archive: job id -> (ref, pipeline id, name)
+DOCS_ARCHIVES = {jid: (ref, pid, name) for pid, _, ref, _, _, jobs in DOCS_PIPELINES
+                 for jid, name, st in jobs if st == "success" and name != "linkcheck"}
+
 MONO_REASONS = ["script_failure", "runner_system_failure", "stuck_or_timeout_failure",
                 "api_failure", "job_execution_timeout", "unknown_failure"]
 
@@ -522,7 +547,10 @@ class Store:
         self._add_project(Project(5, "other/secret", "Private to another user",
                                   visible=False, namespace_id=20))
 
+        self._add_project(Project(6, "acme/platform/docs", "Documentation site",
+                                  namespace_id=12, parent_id=10))
         self._seed_project1()
+        self._seed_project6()
         self._seed_project2()
         self._seed_project4()
         self.next_id = max(self.jobs) + 1
@@ -563,16 +591,13 @@ class Store:
                              [_shell(b"make " + name.encode()),
                               b"done: %s for v1.2.0\n" % name.encode()], OK_LINE)
             arts = []
-            archive = name == "compile"
+            archive = seeded_archive(jid) if name == "compile" else None
             if archive:
-                arts = [
-                    {"file_type": "archive", "size": 1048576, "filename": "artifacts.zip", "file_format": "zip"},
-                    {"file_type": "metadata", "size": 186, "filename": "metadata.gz", "file_format": "gzip"},
-                ]
+                arts = archive_artifacts(archive, 186)
             self._add_job(Job(jid, 1, 102, name, stage, "success", ref="v1.2.0", tag=True,
                               tag_list=["docker", "linux"], created_at=created, started_at=started,
                               finished_at=finished, queued_duration=queued, artifacts=arts,
-                              has_archive=archive, runner="linux", log=log))
+                              archive=archive, runner="linux", log=log))
 
         # Pipeline 101: main, one job per status (+ bridges).
         base = p101.created_at
@@ -617,12 +642,7 @@ class Store:
         self.jobs[1007].finished_at = created_of(1007) + 0.5
         add(1008, "compile", "build", "success", queued=3.226, dur=74.004,
             log=log_compile_ansi,
-            artifacts=[
-                {"file_type": "archive", "size": 2381452, "filename": "artifacts.zip", "file_format": "zip"},
-                {"file_type": "metadata", "size": 214, "filename": "metadata.gz", "file_format": "gzip"},
-            ], has_archive=True)
-        j = self.jobs[1008]
-        j.artifacts_expire_at = j.finished_at + 30 * 86400.0
+            artifacts=archive_artifacts(seeded_archive(1008), 214), archive=seeded_archive(1008))
         add(1009, "unit-tests", "test", "failed", queued=4.518, dur=96.771, reason="script_failure",
             log=lambda t: log_simple(t, "linux", [
                 _shell(b"busted --output=TAP spec/"),
@@ -697,6 +717,42 @@ class Store:
         add(1024, "trigger:e2e-env", "deploy", "manual", kind="bridge", runner=None, when="manual")
 
         self.job_tokens["job-token-running"] = 1012
+
+    def _seed_project6(self):
+        """acme/platform/docs: pipelines on main and release/1.2 whose jobs have archives, so
+        that "the latest successful pipeline of a ref" is a real choice."""
+        for pid, iid, ref, status, created, jobs in DOCS_PIPELINES:
+            created = parse_time(created)
+            sha = "4b825dc642cb6eb9a060e54bf8d69288fbee4904" if pid == 9001 else _sha("docs-%d" % pid)
+            pl = Pipeline(pid, iid, 6, ref, sha, status, created, "Docs change %d" % iid,
+                          source="pipeline" if pid == 9001 else "push",
+                          commit_created=fmt_time(float(int(created - 300)), 60))
+            if pid == 9001:  # the downstream pipeline of bridge 1023
+                pl.updated_at = self.jobs[1023].finished_at
+            self.pipelines[pid] = pl
+            for k, (jid, name, st) in enumerate(jobs):
+                c = created + 0.05 + k * 0.013
+                started = finished = queued = None
+                if st not in ("pending", "created"):
+                    queued = 2.5 + k
+                    started = c + queued
+                if st in FINISHED:
+                    finished = started + 40.0 + 7 * k
+                log = b""
+                if started is not None:
+                    end = OK_LINE if st == "success" else FAIL_LINE if st == "failed" else None
+                    log = log_simple(started, "linux", [_shell(b"make " + name.encode()),
+                                                        b"%s for %s\n" % (name.encode(), ref.encode())],
+                                     end, end_sections=st in FINISHED)
+                archive = seeded_archive(jid) if jid in DOCS_ARCHIVES else None
+                job = Job(jid, 6, pid, name, "deploy" if name == "pages" else "build", st, ref=ref,
+                          tag_list=["docker", "linux"], created_at=c, started_at=started, finished_at=finished,
+                          queued_duration=queued, failure_reason="script_failure" if st == "failed" else None,
+                          runner="linux" if started is not None else None, log=log,
+                          artifacts=archive_artifacts(archive) if archive else None, archive=archive)
+                if st == "running":
+                    job.duration = 12.5
+                self._add_job(job)
 
     def _seed_project2(self):
         base = parse_time("2026-11-06T07:30:00.000Z")
@@ -863,6 +919,12 @@ class Store:
             if job.fields is None:
                 job.fields = {}
             job.fields.update(step["fields"])
+        if step.get("artifacts_remove"):
+            self.remove_artifacts(job)
+        if "artifacts_files" in step:
+            self.set_archive(job, archives.files_archive(step["artifacts_files"]))
+        if "artifacts_size" in step:
+            self.set_archive(job, archives.synthetic_zip(step["artifacts_size"], job.id))
 
     def on_get(self, job):
         """Single-job GET: finish a pending cancel, then advance the script."""
@@ -878,7 +940,14 @@ class Store:
         job.steps = copy.deepcopy(steps)
         job.lineage = Lineage(copy.deepcopy(retries)) if retries is not None else Lineage([])
 
-    def cancel(self, job, to_canceling=False):
+    def cancel(self, job, to_canceling=False, force=False):
+        if force:
+            # GitLab's force_cancel moves canceling to canceled, and nothing else
+            if job.status == "canceling":
+                self.set_status(job, "canceled")
+                job.pending_cancel = False
+                job.steps = []
+            return job
         if job.status in CANCELABLE:
             if job.status == "running" and to_canceling:
                 job.status = "canceling"
@@ -915,9 +984,61 @@ class Store:
         job.erased_at = time.time()
         job.log = b""
         job.artifacts = []
-        job.has_archive = False
+        job.archive = None
         job.artifacts_expire_at = None
         return job
+
+    # ---- artifacts -----------------------------------------------------
+
+    def set_archive(self, job, archive):
+        """Give a job this archive (and its metadata), replacing any it had; a job that had
+        none gets artifacts_expire_at 30 days after it finished (or from now)."""
+        job.archive = archive
+        rest = [a for a in job.artifacts if a["file_type"] not in ("archive", "metadata")]
+        job.artifacts = archive_artifacts(archive) + rest
+        if job.artifacts_expire_at is None:
+            job.artifacts_expire_at = (job.finished_at or time.time()) + ARTIFACTS_LIFETIME
+
+    def remove_artifacts(self, job):
+        """Every artifact but the log's goes (artifacts_expire_at stays, as GitLab's
+        DELETE .../artifacts leaves it)."""
+        job.archive = None
+        job.artifacts = []
+
+    def keep_artifacts(self, job):
+        job.artifacts_expire_at = None
+
+    def latest_successful_build(self, project_id, ref, name):
+        """The job of that name with an archive in the newest successful pipeline of ref (not
+        an older one, even when the newest lacks it), as GitLab finds it; or None."""
+        newest = None
+        for pl in self.pipelines.values():
+            if pl.project_id == project_id and pl.ref == ref and pl.status == "success":
+                if newest is None or pl.id > newest.id:
+                    newest = pl
+        if newest is None:
+            return None
+        for job in self.pipeline_jobs(newest.id):
+            if job.kind == "build" and job.name == name and not job.retried and job.archive is not None:
+                return job
+        return None
+
+    def delete_project_artifacts(self, project_id, keep_latest=True):
+        """DELETE /projects/:id/artifacts: removes the artifacts of every job of the project,
+        except (keep_latest) those of pipelines no newer successful pipeline of their ref has
+        followed: GitLab keeps them locked. Returns how many jobs lost artifacts."""
+        newest_success = {}
+        for pl in self.pipelines.values():
+            if pl.project_id == project_id and pl.status == "success":
+                newest_success[pl.ref] = max(newest_success.get(pl.ref, 0), pl.id)
+        n = 0
+        for job in self.project_builds(project_id):
+            pl = self.pipelines[job.pipeline_id]
+            locked = keep_latest and pl.id >= newest_success.get(pl.ref, 0)
+            if not locked and (job.archive is not None or job.artifacts):
+                self.remove_artifacts(job)
+                n += 1
+        return n
 
     def play(self, job, variables):
         job.status = "pending"
@@ -1154,13 +1275,38 @@ def commit_json(pl, proj, base):
     }
 
 
+_SEEDED_ARCHIVES = {}
+
+
+def seeded_archive(job_id):
+    """The seeded archive of a job (made once per process: a reset hands out the same one)."""
+    if job_id not in _SEEDED_ARCHIVES:
+        if job_id == 1001:
+            _SEEDED_ARCHIVES[job_id] = archives.archive_1001()
+        elif job_id == 1008:
+            _SEEDED_ARCHIVES[job_id] = archives.archive_1008()
+        else:
+            ref, pid, name = DOCS_ARCHIVES[job_id]
+            _SEEDED_ARCHIVES[job_id] = archives.archive_docs(job_id, ref, pid, name)
+    return _SEEDED_ARCHIVES[job_id]
+
+
+def archive_artifacts(archive, metadata_size=None):
+    """A job's artifacts list for an archive: the archive and its metadata, as the runner uploads."""
+    if metadata_size is None:
+        metadata_size = archives.metadata_size(archive)
+    return [
+        {"file_type": "archive", "size": archive.size, "filename": archives.ARCHIVE_NAME, "file_format": "zip"},
+        {"file_type": "metadata", "size": metadata_size, "filename": "metadata.gz", "file_format": "gzip"},
+    ]
+
+
 def artifacts_json(job, offset):
     """A build's artifacts_file (only with an archive), artifacts (with the log's trace once
     finished) and artifacts_expire_at."""
     d = {}
-    if job.has_archive:
-        size = next((a["size"] for a in job.artifacts if a["file_type"] == "archive"), 0)
-        d["artifacts_file"] = {"filename": "artifacts.zip", "size": size}
+    if job.archive is not None:
+        d["artifacts_file"] = {"filename": archives.ARCHIVE_NAME, "size": job.archive.size}
     arts = list(job.artifacts)
     if job.status in FINISHED and job.log and job.erased_at is None:
         arts.append({"file_type": "trace", "size": len(job.log), "filename": "job.log", "file_format": "raw"})
@@ -1200,6 +1346,18 @@ def validate_step(step, where="step"):
         v = step["log_size"]
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             return "%s: log_size must be a non-negative integer" % where
+    if "artifacts_size" in step:
+        v = step["artifacts_size"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= archives.MAX_SYNTHETIC:
+            return "%s: artifacts_size must be an integer from 0 to %d" % (where, archives.MAX_SYNTHETIC)
+    if "artifacts_files" in step:
+        files = step["artifacts_files"]
+        if not isinstance(files, dict) or not all(
+                isinstance(k, str) and k and not k.startswith("/") and "\0" not in k and isinstance(v, str)
+                for k, v in files.items()):
+            return "%s: artifacts_files must be {\"path/in/archive\": \"text\", ...}" % where
+    if "artifacts_remove" in step and not isinstance(step["artifacts_remove"], bool):
+        return "%s: artifacts_remove must be a boolean" % where
     for k in ("set_log_base64", "append_log_base64"):
         if k in step:
             try:

@@ -22,6 +22,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
+sys.path.insert(0, HERE)
+import selftest_artifacts  # noqa: E402
 VERBOSE = "-v" in sys.argv
 
 TOKEN = {"PRIVATE-TOKEN": "glpat-valid-token"}
@@ -47,8 +49,8 @@ def start_server(*extra):
     p = subprocess.Popen([sys.executable, SERVER, "--parent-pid", str(os.getpid())] + list(extra),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline().split()
-    assert line and line[0] == "READY", line
-    return p, line[1], line[2]
+    assert line and line[0] == "READY" and len(line) == 4, line
+    return p, line[1], line[2], line[3]
 
 
 class Client:
@@ -832,9 +834,9 @@ def run_tls():
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                     "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
-    p, primary, secondary = start_server("--tls-cert", cert, "--tls-key", key)
+    p, primary, secondary, storage = start_server("--tls-cert", cert, "--tls-key", key)
     try:
-        check("TLS urls", primary.startswith("https://") and secondary.startswith("https://"), primary)
+        check("TLS urls", all(u.startswith("https://") for u in (primary, secondary, storage)), primary)
         ctx = ssl.create_default_context(cafile=cert)
         c = Client(primary, context=ctx)
         s, h, j = c.jget(P1 + "/jobs/1008")
@@ -877,12 +879,12 @@ def is_running(pid):
 
 def run_lifecycle():
     # SIGTERM
-    p, primary, _ = start_server()
+    p, primary, _, _ = start_server()
     p.send_signal(signal.SIGTERM)
     rc = p.wait(60)
     check("SIGTERM exits 0", rc == 0, rc)
     # /__control/shutdown
-    p, primary, _ = start_server()
+    p, primary, _, _ = start_server()
     c = Client(primary)
     s, r = c.control("POST", "shutdown")
     rc = p.wait(60)
@@ -892,10 +894,10 @@ def run_lifecycle():
     # --url-file
     d = tempfile.mkdtemp()
     uf = os.path.join(d, "url")
-    p, primary, secondary = start_server("--url-file", uf)
+    p, primary, secondary, storage = start_server("--url-file", uf)
     with open(uf) as fh:
         lines = fh.read().splitlines()
-    check("url file", lines == [primary, secondary], lines)
+    check("url file", lines == [primary, secondary, storage], lines)
     p.terminate()
     p.wait(60)
     shutil.rmtree(d, ignore_errors=True)
@@ -911,17 +913,19 @@ def run_lifecycle():
         time.sleep(0.1)
     check("exits when parent dies", not is_running(child), child)
     # READY means ready: both listeners answer the first request made after it
-    p, primary, secondary = start_server()
+    p, primary, secondary, storage = start_server()
     answers = [Client(u).control("GET", "ping") for u in (primary, secondary)]
-    check("answers as soon as READY is printed", answers == [(200, {}), (200, {})], answers)
+    s, h, b = Client(storage).get("/gitlab-artifacts/x", token=None)
+    check("answers as soon as READY is printed", answers == [(200, {}), (200, {})] and s == 403, (answers, s))
     p.terminate()
     p.wait(60)
 
 
 def main():
-    p, primary, secondary = start_server()
+    p, primary, secondary, storage = start_server()
     try:
         run_main(primary, secondary)
+        selftest_artifacts.run(sys.modules[__name__], primary, storage, p.pid)
     except Exception:
         import traceback
         traceback.print_exc()

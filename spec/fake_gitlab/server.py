@@ -5,14 +5,15 @@
                                        [--tls-cert CERT --tls-key KEY]
                                        [--parent-pid PID] [--verbose]
 
-Prints one line `READY <primary_url> <secondary_url>` once both listeners
-accept connections. Standard library only. See README.md next to this file
+Prints one line `READY <primary_url> <secondary_url> <storage_url>` once the
+three listeners accept connections. Standard library only. See README.md next to this file
 for routes, tokens, seed data and the /__control API.
 """
 
 import argparse
 import base64
 import email.utils
+import itertools
 import json
 import math
 import os
@@ -28,10 +29,12 @@ import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote_plus, unquote
+from urllib.parse import parse_qsl, quote_plus, unquote, unquote_to_bytes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import archives  # noqa: E402
 import model  # noqa: E402
+import storage  # noqa: E402
 
 API = "/api/v4"
 
@@ -57,6 +60,7 @@ MSG_ROUTE_404 = {"error": "404 Not Found"}
 MSG_PROJECT_404 = {"message": "404 Project Not Found"}
 MSG_NOT_FOUND_LC = {"message": "404 Not found"}
 MSG_NOT_FOUND = {"message": "404 Not Found"}
+MSG_400 = {"message": "400 Bad request"}
 MSG_405 = {"message": "405 Method Not Allowed"}
 MSG_KEYSET_405 = {"error": "Keyset pagination is not yet available for this type of request"}
 MSG_429_ENDPOINT = {"message": {"error": "This endpoint has been requested too many times. Try again later."}}
@@ -80,7 +84,16 @@ DEFAULT_CONFIG = {
     "link_base": None,
     "legacy_messages": False,
     "legacy_scopes": False,
+    "object_storage": False,
+    "object_storage_files": False,
+    "storage_url_expires": 600,
+    "ranges": {"archive": True, "file": False, "trace": False, "storage": True},
+    "keep_latest_artifacts": True,
 }
+# Which answers honour Range: by default as GitLab's do (Workhorse's sendfile and object
+# storage do; the trace route and Workhorse's single files send the whole body).
+RANGE_FAMILIES = tuple(DEFAULT_CONFIG["ranges"])
+LISTENERS = ("primary", "secondary", "storage")
 
 INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 PREFIX_RE = re.compile(r"(/[A-Za-z0-9._~-]+)*\Z")
@@ -157,7 +170,7 @@ class State:
         self.store = model.Store()
         self.lock = self.store.lock
         self.verbose = verbose
-        self.urls = {"primary": "", "secondary": ""}
+        self.urls = {"primary": "", "secondary": "", "storage": ""}
         self.stop = threading.Event()
         self.conn_seq = 0
         self._reset_runtime()
@@ -169,6 +182,7 @@ class State:
         self.connections = 0
         self.api_conn_ids = set()
         self.api_requests = 0
+        self.storage_requests = 0
         self.rl_start = None
         self.rl_observed = 0
 
@@ -194,10 +208,16 @@ class State:
 
     # ---- faults --------------------------------------------------------
 
-    def take_fault(self, method, raw_sub):
+    def ranges(self, family):
+        """Whether that family of answers honours Range (config ranges)."""
+        return bool(self.config["ranges"].get(family))
+
+    def take_fault(self, method, raw_sub, listener):
         decoded = unquote(raw_sub)
         for i, f in enumerate(self.faults):
             if f["method"] not in ("*", method):
+                continue
+            if f["listener"] not in ("*", listener) and not (f["listener"] == "api" and listener != "storage"):
                 continue
             rx = f["_re"]
             if not (rx.search(raw_sub) or rx.search(decoded)):
@@ -287,9 +307,37 @@ def identify(store, hdrs, pairs):
 ACTIONS = ("cancel", "retry", "erase", "play")
 
 
+def match_artifact_route(segs):
+    """The GET routes that end in a path inside an archive (which may hold empty segments)
+    or a ref (which may hold raw slashes, like GitLab's ref_name /.+/), or None."""
+    n = len(segs)
+    if n < 5 or segs[0] != "projects" or segs[2] != "jobs" or "" in segs[:4]:
+        return None
+    args = {"id": segs[1]}
+    if segs[3] == "artifacts" and n >= 6 and "" not in segs[4:-1]:
+        if segs[-1] == "download":
+            args["ref"] = "/".join(segs[4:-1])
+            return ("artifacts_by_ref", args)
+        # the ref takes all it can, up to the last raw segment that leaves a path after it
+        at = max((i for i in range(5, n - 1) if segs[i] == "raw"), default=None)
+        if at is not None:
+            args["ref"] = "/".join(segs[4:at])
+            args["artifact_path"] = "/".join(segs[at + 1:])
+            return ("artifact_by_ref", args)
+    if n >= 6 and segs[4] == "artifacts":
+        args["job_id"] = segs[3]
+        args["artifact_path"] = "/".join(segs[5:])
+        return ("artifact_file", args)
+    return None
+
+
 def match_route(method, segs):
     """-> (name, args) or None. segs: raw path segments after /api/v4."""
     n = len(segs)
+    if method == "GET":
+        route = match_artifact_route(segs)
+        if route is not None:
+            return route
     if any(s == "" for s in segs):
         return None
     get = method == "GET"
@@ -308,6 +356,8 @@ def match_route(method, segs):
     args = {"id": segs[1]}
     if n == 2:
         return ("project", args) if get else None
+    if n == 3 and segs[2] == "artifacts" and method == "DELETE":
+        return ("delete_project_artifacts", args)
     if segs[2] == "jobs":
         if n == 3:
             return ("jobs", args) if get else None
@@ -319,6 +369,10 @@ def match_route(method, segs):
                 return ("trace", args)
             if segs[4] in ACTIONS and method == "POST":
                 return (segs[4], args)
+            if segs[4] == "artifacts" and method in ("GET", "DELETE"):
+                return ("artifacts" if get else "delete_artifacts", args)
+        if n == 6 and segs[4:] == ["artifacts", "keep"] and method == "POST":
+            return ("keep_artifacts", args)
         return None
     if segs[2] == "pipelines" and n >= 4:
         args["pipeline_id"] = segs[3]
@@ -559,6 +613,7 @@ class Call:
         self.off = st.utc_offset()
         self.token_job = self.project = self.pipeline = self.job = None
         self.job_id = self.pipeline_id = self.scopes = self.include_retried = self.variables = None
+        self.force = self.sort = self.job_name = self.artifact_path = None
 
     def render(self, job):
         return self.store.render(job, self.base, self.off)
@@ -618,7 +673,7 @@ def authenticate(c, route, kind, tok):
         c.token_job = c.store.job_for_token(tok)
         if c.token_job is None or route.who == "user":
             return jresp(401, MSG_401)
-    if kind == "user" and tok == "read" and c.method == "POST":
+    if kind == "user" and tok == "read" and c.method != "GET":
         return jresp(403, MSG_SCOPE, [("WWW-Authenticate",
                                        'Bearer realm="Protected by OAuth 2.0", error="insufficient_scope", '
                                        'error_description="The request requires higher privileges than '
@@ -658,6 +713,62 @@ def check_variables(c):
     c.variables = parse_play_variables(c.hdrs, c.body, c.pairs)
 
 
+def body_pairs(c):
+    """The request's parameters: the query's, then a JSON object's or a form body's (as
+    Grape merges them; a JSON true stays true)."""
+    pairs = list(c.pairs)
+    ctype = c.hdrs.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = c.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return pairs
+    if ctype == "application/json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise bad("message body does not match declared format")
+        if isinstance(data, dict):
+            pairs += [(k, json.dumps(v) if isinstance(v, bool) else str(v)) for k, v in data.items()]
+    elif ctype in ("", "application/x-www-form-urlencoded"):
+        pairs += parse_qsl(text, keep_blank_values=True)
+    return pairs
+
+
+def check_force(c):
+    c.force = bool_param(body_pairs(c), "force")
+
+
+def check_order(c):
+    """order_by and sort of an offset list (keyset pages judge their own, with a 405)."""
+    keyset = last(c.pairs, "pagination") == "keyset" and c.st.config.get("keyset") != "ignored"
+    if keyset:
+        return
+    errors = []
+    if last(c.pairs, "order_by") not in (None, "id"):
+        errors.append("order_by does not have a valid value")
+    c.sort = last(c.pairs, "sort")
+    if c.sort not in (None, "asc", "desc"):
+        errors.append("sort does not have a valid value")
+    if errors:
+        raise bad(", ".join(errors))
+
+
+def check_job_name(c):
+    c.job_name = last(c.pairs, "job")
+    if c.job_name is None:
+        raise bad("job is missing")
+
+
+def check_artifact_path(c):
+    """Each segment percent-decoded; None when the path holds a NUL or is not UTF-8 (GitLab
+    answers 400 once it has found the job)."""
+    try:
+        path = "/".join(unquote_to_bytes(s).decode("utf-8") for s in c.args["artifact_path"].split("/"))
+    except UnicodeDecodeError:
+        path = None
+    c.artifact_path = None if path is None or "\0" in path else path
+
+
 # ---- look-ups (None when found, else the refusal) ----
 
 def find_project(c):
@@ -676,7 +787,7 @@ def find_project(c):
         return jresp(301, {"message": "301 Moved Permanently"}, [("Location", loc)])
     if c.token_job is not None and proj.id != c.token_job.project_id:
         return jresp(404, MSG_PROJECT_404)
-    if c.token_job is not None and c.method == "POST":
+    if c.token_job is not None and c.method != "GET":
         return jresp(403, MSG_403)
     c.project = proj
     return None
@@ -698,8 +809,18 @@ def find_job(c, allow_bridge=False):
     return None
 
 
+def find_ref_build(c):
+    """The job of that name in the newest successful pipeline of the ref, with an archive."""
+    job = c.store.latest_successful_build(c.project.id, unquote(c.args["ref"]), c.job_name)
+    if job is None:
+        return jresp(404, MSG_NOT_FOUND_LC)
+    c.job = job
+    return None
+
+
 LOOKUPS = {
     "project": lambda c: None,
+    "ref_build": find_ref_build,
     "pipeline": find_pipeline,
     "job": find_job,
     "job_or_bridge": lambda c: find_job(c, allow_bridge=True),
@@ -759,12 +880,106 @@ def answer_job_get(c):
 def answer_trace(c):
     if c.job.trace_forbidden:
         return jresp(403, MSG_403)
-    return Resp(200, c.job.log, "text/plain; charset=utf-8")
+    return ranged(c, "trace", Resp(200, c.job.log, "text/plain; charset=utf-8"))
 
 
 def answer_cancel(c):
-    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")))
+    c.store.cancel(c.job, bool(c.st.config.get("cancel_to_canceling")), force=bool(c.force))
     return jresp(201, c.render(c.job))
+
+
+# ---- artifacts ----
+
+def ranged(c, family, resp):
+    """resp (a 200) cut to the request's Range, when that family honours ranges: 206 with
+    Content-Range, or 416 with Content-Range: bytes */LEN (Go's words, as Workhorse sends)."""
+    if not c.st.ranges(family):
+        return resp
+    resp.headers.append(("Accept-Ranges", "bytes"))
+    n = len(resp.body)
+    r = archives.parse_range(c.hdrs.get("range"), n)
+    if r is None:
+        return resp
+    if r == archives.UNSATISFIABLE:
+        return Resp(416, b"invalid range: failed to overlap\n", "text/plain; charset=utf-8",
+                    [("Content-Range", "bytes */%d" % n)])
+    start, end = r
+    resp.headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end - 1, n)))
+    resp.status = 206
+    resp.body = archives.Slice(resp.body, start, end) if isinstance(resp.body, archives.Body) else \
+        resp.body[start:end]
+    return resp
+
+
+def storage_redirect(c, job, entry=None):
+    """302 to a signed URL on the storage listener, as GitLab.com answers a download."""
+    key = storage.object_key(job, job.archive, entry)
+    url = storage.signed_url(c.st.urls["storage"], c.ctx["method"], key, time.time(),
+                             c.st.config.get("storage_url_expires", 600))
+    return Resp(302, ("This resource has been moved temporarily to %s." % url).encode(), "text/plain",
+                [("Location", url)])
+
+
+def archive_answer(c, job):
+    """The archive as Rails hands it to Workhorse: an attachment, application/octet-stream."""
+    if job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    if c.st.config.get("object_storage"):
+        return storage_redirect(c, job)
+    return ranged(c, "archive", Resp(200, job.archive.data, "application/octet-stream", [
+        ("Content-Disposition", archives.rails_attachment(archives.ARCHIVE_NAME)),
+        ("Content-Transfer-Encoding", "binary"),
+        ("Last-Modified", email.utils.formatdate(job.finished_at or job.created_at or 0, usegmt=True))]))
+
+
+def file_answer(c, job, sniff):
+    """One file of the archive as Workhorse sends it: its type from its name (by job id) or
+    from its bytes (by ref), as an attachment; a path not in the archive: Go's 404."""
+    if c.artifact_path is None:
+        return jresp(400, MSG_400)
+    entry = job.archive.file(c.artifact_path)
+    if entry is None:
+        return Resp(404, b"404 page not found\n", "text/plain; charset=utf-8")
+    if c.st.config.get("object_storage_files"):
+        return storage_redirect(c, job, c.artifact_path)
+    ctype = archives.sniffed_type(entry.content[0:512]) if sniff else archives.type_by_extension(c.artifact_path)
+    return ranged(c, "file", Resp(200, entry.content, ctype, [
+        ("Content-Disposition", archives.workhorse_attachment(c.artifact_path))]))
+
+
+def answer_artifacts(c):
+    return archive_answer(c, c.job)
+
+
+def answer_artifacts_by_ref(c):
+    return archive_answer(c, c.job)
+
+
+def answer_artifact_file(c):
+    if c.job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    return file_answer(c, c.job, False)
+
+
+def answer_artifact_by_ref(c):
+    return file_answer(c, c.job, True)
+
+
+def answer_keep_artifacts(c):
+    if c.job.archive is None:
+        return jresp(404, MSG_NOT_FOUND)
+    c.store.keep_artifacts(c.job)
+    return jresp(200, c.render(c.job))
+
+
+def answer_delete_artifacts(c):
+    c.store.remove_artifacts(c.job)
+    return Resp(204, b"", None)
+
+
+def answer_delete_project_artifacts(c):
+    c.store.delete_project_artifacts(c.project.id, c.st.config.get("keep_latest_artifacts", True))
+    return jresp(202, {"message": "202 Accepted"})
 
 
 def answer_retry(c):
@@ -831,6 +1046,8 @@ def list_project_jobs(c):
                                                  "pagination": "keyset"})
             headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["raw_path"], q)))
         return jresp(200, [c.render(j) for j in rows], headers)
+    if c.sort == "asc":
+        items = items[::-1]
     limit = int(cfg.get("offset_limit") or 0)
     if limit > 0 and page_param(pairs) * clamp_per_page(pairs) > limit:
         return jresp(405, {"error": "Offset pagination has a maximum allowed offset of %d for requests that "
@@ -855,7 +1072,7 @@ ROUTES = {
     "user": Route("user", answer_user),
     "version": Route("user", answer_version),
     "project": Route("any", answer_project, needs="project"),
-    "jobs": Route("any", list_project_jobs, (check_scope, check_pages), "project"),
+    "jobs": Route("any", list_project_jobs, (check_scope, check_pages, check_order), "project"),
     "pipeline": Route("any", answer_pipeline, (check_pipeline_id,), "pipeline"),
     "pipeline_jobs": Route("any", answer_pipeline_jobs,
                            (check_pipeline_id, check_scope, check_include_retried, check_pages), "pipeline"),
@@ -863,10 +1080,17 @@ ROUTES = {
                               "pipeline"),
     "job_get": Route("any", answer_job_get, (check_job_id,), "job"),
     "trace": Route("any", answer_trace, (check_job_id,), "job"),
-    "cancel": Route("any", answer_cancel, (check_job_id,), "job"),
+    "cancel": Route("any", answer_cancel, (check_job_id, check_force), "job"),
     "retry": Route("any", answer_retry, (check_job_id,), "job"),
     "erase": Route("any", answer_erase, (check_job_id,), "job"),
     "play": Route("any", answer_play, (check_job_id, check_variables), "job_or_bridge"),
+    "artifacts": Route("any", answer_artifacts, (check_job_id,), "job"),
+    "artifact_file": Route("any", answer_artifact_file, (check_job_id, check_artifact_path), "job"),
+    "artifacts_by_ref": Route("any", answer_artifacts_by_ref, (check_job_name,), "ref_build"),
+    "artifact_by_ref": Route("any", answer_artifact_by_ref, (check_job_name, check_artifact_path), "ref_build"),
+    "keep_artifacts": Route("any", answer_keep_artifacts, (check_job_id,), "job"),
+    "delete_artifacts": Route("any", answer_delete_artifacts, (check_job_id,), "job"),
+    "delete_project_artifacts": Route("any", answer_delete_project_artifacts, (), "project"),
 }
 
 
@@ -880,9 +1104,14 @@ def validate_config(data):
     for k, v in data.items():
         if k not in DEFAULT_CONFIG:
             return "unknown config key %r (known: %s)" % (k, ", ".join(sorted(DEFAULT_CONFIG)))
-        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes") \
-                and not isinstance(v, bool):
+        if k in ("list_totals", "cancel_to_canceling", "legacy_messages", "legacy_scopes", "object_storage",
+                 "object_storage_files", "keep_latest_artifacts") and not isinstance(v, bool):
             return "%s must be a boolean" % k
+        if k == "storage_url_expires" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            return "storage_url_expires must be a non-negative integer (seconds)"
+        if k == "ranges" and (not isinstance(v, dict) or set(v) - set(RANGE_FAMILIES)
+                              or not all(isinstance(x, bool) for x in v.values())):
+            return "ranges must be {NAME: bool, ...} with NAME among %s" % ", ".join(RANGE_FAMILIES)
         if k == "keyset" and v not in ("supported", "ignored", "refused"):
             return "keyset must be supported, ignored or refused"
         if k == "link_base" and v is not None and (not isinstance(v, str) or "://" not in v):
@@ -943,6 +1172,9 @@ def build_fault(spec):
     f["path"] = str(f.get("path", ""))
     f["count"] = int(f.get("count", 1))
     f["apply"] = bool(f.get("apply", False))
+    f["listener"] = str(f.get("listener", "*"))
+    if f["listener"] not in ("*", "api") + LISTENERS:
+        raise ValueError("listener must be *, api (primary and secondary), primary, secondary or storage")
     if f["count"] == 0 or f["count"] < -1:
         raise ValueError("count must be a positive integer, or -1 for unlimited")
     try:
@@ -979,6 +1211,8 @@ class Handler(BaseHTTPRequestHandler):
         self.conn_id = getattr(_local, "conn_id", 0)
         self._dead = False
         self.header_override = None
+        self.api_headers = self.server.name != "storage"
+        self.server_header = "nginx" if self.api_headers else "AmazonS3"
 
     def handle(self):
         try:
@@ -1011,7 +1245,7 @@ class Handler(BaseHTTPRequestHandler):
         if override and any(k.lower() in FRAMING_HEADERS for k in override):
             # the framing may now lie: closing the connection is the only end the client can trust
             self.close_connection = True
-        hs = [("Server", "nginx"), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
+        hs = [("Server", self.server_header), ("Date", email.utils.formatdate(usegmt=True))] + list(headers)
         if length is not None:
             hs.append(("Content-Length", str(length)))
         if self.close_connection:
@@ -1025,8 +1259,8 @@ class Handler(BaseHTTPRequestHandler):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
     def resp_headers(self, resp, api=True):
-        hs = [("Content-Type", resp.ctype)]
-        if api:
+        hs = [("Content-Type", resp.ctype)] if resp.ctype is not None else []
+        if api and self.api_headers:
             rid = os.urandom(13).hex().upper()[:26]
             hs += [
                 ("Cache-Control", "max-age=0, private, must-revalidate"),
@@ -1044,19 +1278,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def emit(self, resp, api=True):
         body = resp.body
-        head = self.head_bytes(resp.status, self.resp_headers(resp, api), len(body))
+        # a 204 says nothing of a length (RFC 9110); one a fault fills keeps its framing
+        length = None if resp.status == 204 and not len(body) else len(body)
+        head = self.head_bytes(resp.status, self.resp_headers(resp, api), length)
         if self.command == "HEAD":
             self.wfile.write(head)
-        elif len(body) <= 65536:
-            self.wfile.write(head + body)
         else:
-            self.wfile.write(head)
-            self.write_big(body)
+            self.write_head_body(head, body, len(body))
 
-    def write_big(self, body):
-        mv = memoryview(body)
-        for i in range(0, len(mv), 1 << 20):
-            self.wfile.write(mv[i:i + (1 << 20)])
+    def write_head_body(self, head, body, end):
+        """head, then body up to end: in one write when small, else streamed in 1 MiB pieces
+        (a Body is never held whole)."""
+        if end <= 65536:
+            self.wfile.write(head + (body[:end] if isinstance(body, bytes) else bytes(body[0:end])))
+            return
+        self.wfile.write(head)
+        for piece in archives.iter_body(body, 0, end):
+            self.wfile.write(piece)
 
     def rst(self):
         """Abort the connection with a TCP RST."""
@@ -1127,7 +1365,9 @@ class Handler(BaseHTTPRequestHandler):
                 target = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
             target = target.split("#", 1)[0]
             raw_path, _, query = target.partition("?")
-            if raw_path == "/__control" or raw_path.startswith("/__control/"):
+            if self.server.name == "storage":
+                self.storage_request(raw_path, query, body)
+            elif raw_path == "/__control" or raw_path.startswith("/__control/"):
                 self.control(raw_path, query, body)
             elif api_prefix(raw_path) is not None:
                 self.api_request(raw_path, query, body)
@@ -1146,19 +1386,8 @@ class Handler(BaseHTTPRequestHandler):
             except Exception:
                 pass
 
-    def api_request(self, raw_path, query, body):
-        st = self.server.state
-        method = self.command
-        prefix = api_prefix(raw_path)
-        raw_sub = raw_path[len(prefix) + len(API):]
-        pairs = parse_qsl(query, keep_blank_values=True)
-        hdrs = self.header_dict()
-        host = hdrs.get("host") or "%s:%d" % self.server.server_address[:2]
-        base = "%s://%s" % (self.server.scheme, host)
-        with st.lock:
-            link_base = st.config.get("link_base") or base
-        ctx = {"base": base, "link_base": link_base.rstrip("/"), "raw_path": raw_path, "prefix": prefix,
-               "sub": raw_sub, "query": query}
+    def new_entry(self, raw_path, query, pairs, hdrs, body):
+        """The request log's record of this request (its status is filled in when sent)."""
         params = {}
         for k, v in pairs:
             params.setdefault(k, []).append(v)
@@ -1166,8 +1395,8 @@ class Handler(BaseHTTPRequestHandler):
             parsed = json.loads(body.decode("utf-8")) if body.strip() else None
         except (ValueError, UnicodeDecodeError):
             parsed = None
-        entry = {
-            "method": method,
+        return {
+            "method": self.command,
             "path": raw_path,
             "query": query,
             "params": params,
@@ -1180,11 +1409,53 @@ class Handler(BaseHTTPRequestHandler):
             "listener": self.server.name,
             "time": time.time(),
         }
+
+    def storage_request(self, raw_path, query, body):
+        """A request to the storage listener: recorded and faulted like an API request, never
+        rate limited; answered as the bucket would (storage.py)."""
+        st = self.server.state
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hdrs = self.header_dict()
+        entry = self.new_entry(raw_path, query, pairs, hdrs, body)
+        with st.lock:
+            st.requests.append(entry)
+            st.storage_requests += 1
+            fault = st.take_fault(self.command, raw_path, "storage")
+            if fault:
+                entry["fault"] = fault["kind"]
+
+        def real():
+            with st.lock:
+                status, ctype, out, headers = storage.answer(st.store, self.command, raw_path, pairs, hdrs,
+                                                             time.time(), st.ranges("storage"))
+            return Resp(status, out, ctype, headers)
+
+        if fault:
+            self.apply_fault(fault, entry, real)
+            return
+        resp = real()
+        entry["status"] = resp.status
+        self.emit(resp)
+
+    def api_request(self, raw_path, query, body):
+        st = self.server.state
+        method = self.command
+        prefix = api_prefix(raw_path)
+        raw_sub = raw_path[len(prefix) + len(API):]
+        pairs = parse_qsl(query, keep_blank_values=True)
+        hdrs = self.header_dict()
+        host = hdrs.get("host") or "%s:%d" % self.server.server_address[:2]
+        base = "%s://%s" % (self.server.scheme, host)
+        with st.lock:
+            link_base = st.config.get("link_base") or base
+        ctx = {"base": base, "link_base": link_base.rstrip("/"), "raw_path": raw_path, "prefix": prefix,
+               "sub": raw_sub, "query": query, "method": method}
+        entry = self.new_entry(raw_path, query, pairs, hdrs, body)
         with st.lock:
             st.requests.append(entry)
             st.api_requests += 1
             st.api_conn_ids.add(self.conn_id)
-            fault = st.take_fault(method, raw_sub)
+            fault = st.take_fault(method, raw_sub, self.server.name)
             rl = None if fault else st.rate_limit_tick()
             if fault:
                 entry["fault"] = fault["kind"]
@@ -1244,8 +1515,8 @@ class Handler(BaseHTTPRequestHandler):
     def fault_reset_mid_body(self, f, resp, entry):
         self.record_status(entry, resp.status)
         head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
-        cut = int(f.get("bytes", len(resp.body) // 2))
-        self.wfile.write(head + resp.body[:cut])
+        cut = min(len(resp.body), int(f.get("bytes", len(resp.body) // 2)))
+        self.write_head_body(head, resp.body, cut)
         time.sleep(0.05)
         self.rst()
 
@@ -1261,10 +1532,10 @@ class Handler(BaseHTTPRequestHandler):
         self.record_status(entry, resp.status)
         body = resp.body
         cut = int(f.get("bytes", len(body) // 2))
-        if cut >= len(body) and body:
+        if cut >= len(body) and len(body):
             cut = len(body) - 1
-        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if body else 100)
-        self.wfile.write(head + body[:cut])
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(body) if len(body) else 100)
+        self.write_head_body(head, body, max(0, min(cut, len(body))))
 
     def fault_bad_json(self, f, resp, entry):
         body = f.get("body", '[{"id":1001,"name":"compile","status":')
@@ -1281,14 +1552,27 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault_drip(self, f, resp, entry):
         self.record_status(entry, resp.status)
-        data = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body)) + \
-            (b"" if self.command == "HEAD" else resp.body)
+        head = self.head_bytes(resp.status, self.resp_headers(resp), len(resp.body))
+        parts = [head] if self.command == "HEAD" else itertools.chain([head], archives.iter_body(resp.body))
         chunk = max(1, int(f.get("chunk", 16)))
         delay = float(f.get("delay", 0.05))
-        for i in range(0, len(data), chunk):
-            if i:
+        # the answer as one stream cut in chunk-byte pieces, delay apart
+        pending = b""
+        sent = False
+        for part in parts:
+            data = pending + bytes(part)
+            i = 0
+            while len(data) - i >= chunk:
+                if sent:
+                    time.sleep(delay)
+                self.wfile.write(data[i:i + chunk])
+                sent = True
+                i += chunk
+            pending = data[i:]
+        if pending:
+            if sent:
                 time.sleep(delay)
-            self.wfile.write(data[i:i + chunk])
+            self.wfile.write(pending)
 
     def fault_huge_headers(self, f, resp, entry):
         size = int(f.get("size", 65536))
@@ -1344,7 +1628,8 @@ class Handler(BaseHTTPRequestHandler):
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
             return self.control_fail("invalid JSON body: %s" % e)
-        if len(parts) in (2, 3) and parts[0] == "jobs":
+        self.ctl_pairs = parse_qsl(query, keep_blank_values=True)
+        if len(parts) >= 2 and parts[0] == "jobs":
             return self.control_job(parts, data, raw_path)
         path = "/".join(parts)
         verb = CONTROL_VERBS.get((self.command, path)) or CONTROL_VERBS.get(("*", path))
@@ -1356,14 +1641,20 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         if not parts[1].isdigit():
             return self.control_fail("job id must be an integer")
-        verb = JOB_CONTROL_VERBS.get((self.command, "/".join(parts[2:])))
+        rest = "/".join(parts[2:])
+        verb = JOB_CONTROL_VERBS.get((self.command, rest))
+        if verb is None and self.command == "GET" and rest.startswith("artifacts/file/"):
+            verb = Handler.ctl_job_file
         with st.lock:
             job = st.store.jobs.get(int(parts[1]))
             if job is None:
                 return self.control_fail("no job %s" % parts[1], 404)
-            if verb is not None:
-                return verb(self, job, data)
-        return self.control_unknown(raw_path)
+            if verb is None:
+                return self.control_unknown(raw_path)
+            # a verb answers at once, or hands back what to do once the lock is let go
+            later = verb(self, job, data)
+        if later is not None:
+            later()
 
     def control_ok(self, obj, status=200):
         self.emit(jresp(status, obj), api=False)
@@ -1403,7 +1694,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             self.control_ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
-                             "requests": st.api_requests})
+                             "requests": st.api_requests, "storage_requests": st.storage_requests})
 
     def ctl_config(self, data):
         st = self.server.state
@@ -1416,6 +1707,8 @@ class Handler(BaseHTTPRequestHandler):
         if err:
             return self.control_fail(err)
         with st.lock:
+            if "ranges" in data:
+                data = dict(data, ranges=dict(st.config["ranges"], **data["ranges"]))
             st.config.update(data)
             if "rate_limit" in data:
                 st.rl_start = None
@@ -1456,6 +1749,41 @@ class Handler(BaseHTTPRequestHandler):
             return self.control_fail(err)
         st.store.apply_step(job, data)
         self.control_ok(st.store.render(job, st.base_url(), st.utc_offset()))
+
+    def ctl_job_artifacts(self, job, data):
+        archive = job.archive
+        view = {"job_id": job.id, "artifacts_expire_at": model.fmt_time(job.artifacts_expire_at),
+                "object_key": storage.object_key(job, archive) if archive else None, "archive": None}
+        if archive is None:
+            return self.control_ok(view)
+
+        def answer():  # the sums of a big archive take a while: not under the lock
+            view["archive"] = archive.describe()
+            self.control_ok(view)
+        return answer
+
+    def ctl_job_archive(self, job, data):
+        if job.archive is None:
+            return self.control_fail("job %d has no archive" % job.id, 404)
+        return self.control_bytes(job.archive.data, "application/zip")
+
+    def ctl_job_file(self, job, data):
+        path = unquote(self.path.split("?", 1)[0].split("/artifacts/file/", 1)[1])
+        entry = job.archive.file(path) if job.archive else None
+        if entry is None:
+            return self.control_fail("job %d has no file %r in an archive" % (job.id, path), 404)
+        return self.control_bytes(entry.content, archives.type_by_extension(path))
+
+    def control_bytes(self, body, ctype):
+        """What answers the bytes (offset and length in the query cut them), run without the lock."""
+        try:
+            offset = max(0, int(last(self.ctl_pairs, "offset") or 0))
+            length = last(self.ctl_pairs, "length")
+            end = len(body) if length is None else min(len(body), offset + max(0, int(length)))
+        except ValueError:
+            return self.control_fail("offset and length must be integers")
+        part = archives.Slice(body, min(offset, end), end)
+        return lambda: self.emit(Resp(200, part, ctype), api=False)
 
     def ctl_script_job(self, job, data):
         err = script_error(data)
@@ -1508,6 +1836,8 @@ JOB_CONTROL_VERBS = {
     ("GET", ""): Handler.ctl_job,
     ("POST", ""): Handler.ctl_mutate_job,
     ("POST", "script"): Handler.ctl_script_job,
+    ("GET", "artifacts"): Handler.ctl_job_artifacts,
+    ("GET", "artifacts/archive"): Handler.ctl_job_archive,
 }
 
 # kind -> the Handler method that answers with that fault
@@ -1583,7 +1913,7 @@ def write_url_file(path, urls):
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
     with open(tmp, "w") as fh:
-        fh.write(urls[0] + "\n" + urls[1] + "\n")
+        fh.write("".join(u + "\n" for u in urls))
     os.replace(tmp, path)
 
 
@@ -1592,6 +1922,7 @@ def main(argv=None):
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0, help="primary port (default: OS-picked)")
     ap.add_argument("--port2", type=int, default=0, help="secondary port (default: OS-picked)")
+    ap.add_argument("--port3", type=int, default=0, help="storage port (default: OS-picked)")
     ap.add_argument("--url-file")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
@@ -1611,14 +1942,14 @@ def main(argv=None):
             pass
 
     state = State(verbose=args.verbose)
-    primary = Listener((args.host, args.port), state, "primary", ctx)
-    secondary = Listener((args.host, args.port2), state, "secondary", ctx)
+    listeners = [Listener((args.host, port), state, name, ctx)
+                 for name, port in zip(LISTENERS, (args.port, args.port2, args.port3))]
     scheme = "https" if ctx else "http"
     host = args.host if ":" not in args.host else "[%s]" % args.host
-    urls = ["%s://%s:%d" % (scheme, host, s.server_address[1]) for s in (primary, secondary)]
-    state.urls["primary"], state.urls["secondary"] = urls
+    urls = ["%s://%s:%d" % (scheme, host, s.server_address[1]) for s in listeners]
+    state.urls.update(zip(LISTENERS, urls))
 
-    for s in (primary, secondary):
+    for s in listeners:
         t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         t.start()
 
@@ -1632,7 +1963,7 @@ def main(argv=None):
 
     if args.url_file:
         write_url_file(args.url_file, urls)
-    sys.stdout.write("READY %s %s\n" % (urls[0], urls[1]))
+    sys.stdout.write("READY %s\n" % " ".join(urls))
     sys.stdout.flush()
 
     parent = args.parent_pid
@@ -1654,7 +1985,7 @@ def main(argv=None):
             if not alive:
                 break
 
-    for s in (primary, secondary):
+    for s in listeners:
         s.shutdown()
         s.server_close()
     sys.stdout.flush()
