@@ -28,6 +28,7 @@ static int l_begin(lua_State *L)
     a.blame.prefix = "";
     api->build(&a, k);
     gj_tries_start(k);
+    lua_settop(L, top + 1); /* the handle, whatever the builder left above it */
     return 1;
 }
 
