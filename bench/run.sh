@@ -14,6 +14,10 @@ for pair in "$@"; do
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token GITLAB_FAKE_CONTROL=$url/__control \
   LUA_PATH="lua/?.lua;;" LUA_CPATH="build/$v/?.so;;" "$bin" bench/bench.lua || exit 1
 done
+echo "== a 256 MiB archive, beside curl -o"
+v=${1%%:*}
+bin=${1#*:}
+LUA_PATH="lua/?.lua;;" LUA_CPATH="build/$v/?.so;;" "$bin" bench/download.lua "$bin" || exit 1
 if /usr/bin/python3 -c 'import gitlab' 2>/dev/null; then
   echo "== python-gitlab, same server"
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token /usr/bin/python3 bench/python_gitlab.py
