@@ -1,5 +1,5 @@
--- Answers that break after the server acted, bodies larger than promised,
--- and transports that lie about the status.
+-- Answers that break after the server acted, and transports that lie about
+-- the status. (Bodies larger than max_body: downloads_spec.lua.)
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 
@@ -24,24 +24,6 @@ describe("a POST whose action ran", function()
     assert.matches("max_body", err.message)
     assert.is_true(err.maybe_done)
     assert.are.equal("canceled", fake.control("GET", "/jobs/1016").job.status)
-    c:close()
-  end)
-end)
-
-describe("a log returned whole", function()
-  fake.each_spec()
-
-  it("is held to max_body; a sink has no cap", function()
-    fake.set_job(1001, { log_size = 4000 })
-    local c = fake.client({ max_body = 1000 })
-    local err = fake.failed(c:trace(1, 1001))
-    assert.are.equal("decode", err.kind)
-    assert.matches("max_body", err.message)
-    local n = 0
-    assert.are.equal(4000, c:trace(1, 1001, { sink = function(chunk) n = n + #chunk end }))
-    assert.are.equal(4000, n)
-    -- what is kept is what counts: the last 900 bytes fit
-    assert.are.equal(900, #c:trace(1, 1001, { offset = 3100 }))
     c:close()
   end)
 end)

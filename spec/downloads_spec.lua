@@ -224,14 +224,22 @@ describe("a download", function()
     assert.are.equal(1, ranged)
   end)
 
-  it("returned whole is held to max_body; with a sink or path it is not", function()
+  it("returned whole is held to max_body, a log's too (what is kept counts); a sink or path has no cap", function()
     fake.set_job(1009, { artifacts_size = 300000 })
+    fake.set_job(1001, { log_size = 300000 })
     local small = fake.client({ max_body = 100000 })
-    local err = fake.failed(small:artifacts(1, 1009))
-    assert.are.equal("decode", err.kind)
-    assert.matches("max_body", err.message)
+    for _, call in ipairs({ function(o) return small:artifacts(1, 1009, o) end,
+                            function(o) return small:trace(1, 1001, o) end }) do
+      local err = fake.failed(call())
+      assert.are.equal("decode", err.kind)
+      assert.matches("max_body", err.message)
+      local n = 0
+      assert.are.equal(300000, call({ sink = function(s) n = n + #s end }))
+      assert.are.equal(300000, n)
+    end
     assert.are.equal(300000, small:artifacts(1, 1009, { path = dir .. "/big.zip" }))
     assert.are.equal(archive(1009), read_file(dir .. "/big.zip"))
+    assert.are.equal(90000, #small:trace(1, 1001, { offset = 210000 }))
   end)
 
   it("runs started and in batch, and through a Lua transport (which gets the body whole)", function()

@@ -61,6 +61,29 @@ static void query_scope(const gj_args *a, gj_call *k, int i, int opts)
     lua_pop(L, 1);
 }
 
+static const char *const ORDERS[] = {"id", NULL};
+static const char *const SORTS[] = {"asc", "desc", NULL};
+static const char *const PAGINATIONS[] = {"keyset", NULL};
+
+/* An option that is one of choices (or absent), sent as name=value. */
+static void choice(const gj_args *a, gj_call *k, int i, int opts, const char *name, const char *const choices[],
+                   const char *expected)
+{
+    lua_State *L = a->L;
+    int t = gj_args_field(L, opts, name), j;
+    if (t != LUA_TNIL) {
+        size_t n;
+        const char *v = t == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+        for (j = 0; v && choices[j]; j++)
+            if (strlen(choices[j]) == n && strcmp(v, choices[j]) == 0)
+                break;
+        if (v == NULL || choices[j] == NULL)
+            gj_args_expected(a, i, lua_gettop(L), name, expected);
+        gj_build_ok(L, gj_req_query(&k->req, name, v, n));
+    }
+    lua_pop(L, 1);
+}
+
 /* scope, page, per_page, include_retried and pagination, as the call allows */
 static void list_query(const gj_args *a, gj_call *k, int i, int opts)
 {
@@ -85,28 +108,9 @@ static void list_query(const gj_args *a, gj_call *k, int i, int opts)
         gj_args_expected(a, i, lua_gettop(L), "include_retried", "boolean");
     }
     lua_pop(L, 1);
-    t = gj_args_field(L, opts, "order_by");
-    if (t != LUA_TNIL) {
-        if (t != LUA_TSTRING || lua_rawlen(L, -1) != 2 || strcmp(lua_tostring(L, -1), "id") != 0)
-            gj_args_expected(a, i, lua_gettop(L), "order_by", "\"id\"");
-        gj_build_ok(L, gj_req_query(&k->req, "order_by", "id", 2));
-    }
-    lua_pop(L, 1);
-    t = gj_args_field(L, opts, "sort");
-    if (t != LUA_TNIL) {
-        const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
-        if (t != LUA_TSTRING || lua_rawlen(L, -1) != strlen(v) || (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0))
-            gj_args_expected(a, i, lua_gettop(L), "sort", "\"asc\" or \"desc\"");
-        gj_build_ok(L, gj_req_query(&k->req, "sort", v, strlen(v)));
-    }
-    lua_pop(L, 1);
-    t = gj_args_field(L, opts, "pagination");
-    if (t != LUA_TNIL) {
-        if (t != LUA_TSTRING || lua_rawlen(L, -1) != 6 || strcmp(lua_tostring(L, -1), "keyset") != 0)
-            gj_args_expected(a, i, lua_gettop(L), "pagination", "\"keyset\"");
-        gj_build_ok(L, gj_req_query(&k->req, "pagination", "keyset", 6));
-    }
-    lua_pop(L, 1);
+    choice(a, k, i, opts, "order_by", ORDERS, "\"id\"");
+    choice(a, k, i, opts, "sort", SORTS, "\"asc\" or \"desc\"");
+    choice(a, k, i, opts, "pagination", PAGINATIONS, "\"keyset\"");
 }
 
 /* next_url: the page the server linked, fetched as given. 1 when given. */

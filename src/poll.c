@@ -263,9 +263,7 @@ const luaL_Reg gj_poll_methods[] = {
     {"poll", l_poll},
     {NULL, NULL}};
 
-const luaL_Reg gj_handle_methods[] = {
-    {"cancel", l_handle_cancel},
-    {NULL, NULL}};
+const luaL_Reg gj_handle_methods[] = {{"cancel", l_handle_cancel}, {NULL, NULL}};
 
 const luaL_Reg gj_handle_metamethods[] = {
     {"__gc", l_handle_gc},

@@ -24,7 +24,7 @@ int gj_run_try(lua_State *L, gj_client *c, gj_call *k, int tix)
 static int run(lua_State *L, gj_client *c, gj_call *k)
 {
     double wait = 0;
-    int tix, n;
+    int tix;
     gj_client_hook(L, 1, "transport");
     tix = lua_gettop(L);
     gj_tries_start(k);
@@ -55,6 +55,12 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
         }
         break;
     }
+    return gj_run_result(L, k);
+}
+
+int gj_run_result(lua_State *L, gj_call *k)
+{
+    int n;
     if (gj_tries_finish(k, L)) { /* on_progress raised at the end */
         gj_unref(L, &k->body.sink_ref);
         gj_body_reraise(L, &k->body);

@@ -4,6 +4,7 @@
 #include "client.h"
 #include "lua_transport.h"
 #include "response.h"
+#include "run.h"
 #include "step.h"
 #include "tries.h"
 #include "util.h"
@@ -81,20 +82,10 @@ static int l_response(lua_State *L)
 
 static int l_result(lua_State *L)
 {
-    gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
-    int n;
-    if (gj_tries_finish(k, L)) {
-        gj_unref(L, &k->body.sink_ref);
-        gj_body_reraise(L, &k->body);
-    }
-    n = gj_push_result(L, k);
-    gj_body_release(L, &k->body);
-    return n;
+    return gj_run_result(L, (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT));
 }
 
-const luaL_Reg gj_step_methods[] = {
-    {"_begin", l_begin},
-    {NULL, NULL}};
+const luaL_Reg gj_step_methods[] = {{"_begin", l_begin}, {NULL, NULL}};
 
 const luaL_Reg gj_step_handle_methods[] = {
     {"_request", l_request},

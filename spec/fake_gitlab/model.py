@@ -463,20 +463,13 @@ NAMES25 = [
 
 # Project 6 (acme/platform/docs): (id, iid, ref, status, created_at, [(job id, name, status)]).
 DOCS_PIPELINES = [
-    (8997, 306, "release/1.2", "success", "2026-11-10T10:00:00.000Z",
-     [(6001, "build-docs", "success"), (6002, "pages", "success"), (6003, "pdf", "success")]),
-    (8998, 307, "release/1.2", "success", "2026-11-12T10:00:00.000Z",
-     [(6004, "build-docs", "success"), (6005, "pages", "success")]),
-    (8999, 308, "release/1.2", "failed", "2026-11-14T10:00:00.000Z",
-     [(6006, "build-docs", "success"), (6007, "pages", "failed")]),
-    (9000, 310, "main", "success", "2026-11-19T10:00:00.000Z",
-     [(6008, "pages", "success"), (6009, "linkcheck", "success")]),
-    (9001, 311, "main", "success", "2026-11-20T02:01:47.856Z",
-     [(6010, "pages", "success"), (6011, "linkcheck", "success")]),
-    (9002, 312, "main", "failed", "2026-11-20T06:00:00.000Z",
-     [(6012, "pages", "success"), (6013, "linkcheck", "failed")]),
-    (9003, 313, "main", "running", "2026-11-20T09:00:00.000Z",
-     [(6014, "pages", "running"), (6015, "linkcheck", "pending")]),
+    (8997, 306, "release/1.2", "success", "2026-11-10T10:00:00.000Z", [(6001, "build-docs", "success"), (6002, "pages", "success"), (6003, "pdf", "success")]),
+    (8998, 307, "release/1.2", "success", "2026-11-12T10:00:00.000Z", [(6004, "build-docs", "success"), (6005, "pages", "success")]),
+    (8999, 308, "release/1.2", "failed", "2026-11-14T10:00:00.000Z", [(6006, "build-docs", "success"), (6007, "pages", "failed")]),
+    (9000, 310, "main", "success", "2026-11-19T10:00:00.000Z", [(6008, "pages", "success"), (6009, "linkcheck", "success")]),
+    (9001, 311, "main", "success", "2026-11-20T02:01:47.856Z", [(6010, "pages", "success"), (6011, "linkcheck", "success")]),
+    (9002, 312, "main", "failed", "2026-11-20T06:00:00.000Z", [(6012, "pages", "success"), (6013, "linkcheck", "failed")]),
+    (9003, 313, "main", "running", "2026-11-20T09:00:00.000Z", [(6014, "pages", "running"), (6015, "linkcheck", "pending")]),
 ]
 # the project 6 jobs that have an archive: job id -> (ref, pipeline id, name)
 DOCS_ARCHIVES = {jid: (ref, pid, name) for pid, _, ref, _, _, jobs in DOCS_PIPELINES

@@ -1642,7 +1642,7 @@ class Handler(BaseHTTPRequestHandler):
         if not parts[1].isdigit():
             return self.control_fail("job id must be an integer")
         rest = "/".join(parts[2:])
-        verb = JOB_CONTROL_VERBS.get((self.command, rest))
+        verb = CONTROL_VERBS.get((self.command, "jobs/<id>" + ("/" + rest if rest else "")))
         if verb is None and self.command == "GET" and rest.startswith("artifacts/file/"):
             verb = Handler.ctl_job_file
         with st.lock:
@@ -1830,14 +1830,12 @@ CONTROL_VERBS = {
     ("GET", "faults"): Handler.ctl_faults,
     ("DELETE", "faults"): Handler.ctl_clear_faults,
     ("POST", "faults"): Handler.ctl_add_faults,
-}
-# (method, what follows /__control/jobs/<id>) -> the Handler method that answers
-JOB_CONTROL_VERBS = {
-    ("GET", ""): Handler.ctl_job,
-    ("POST", ""): Handler.ctl_mutate_job,
-    ("POST", "script"): Handler.ctl_script_job,
-    ("GET", "artifacts"): Handler.ctl_job_artifacts,
-    ("GET", "artifacts/archive"): Handler.ctl_job_archive,
+    # a job's verbs, the job given to the method
+    ("GET", "jobs/<id>"): Handler.ctl_job,
+    ("POST", "jobs/<id>"): Handler.ctl_mutate_job,
+    ("POST", "jobs/<id>/script"): Handler.ctl_script_job,
+    ("GET", "jobs/<id>/artifacts"): Handler.ctl_job_artifacts,
+    ("GET", "jobs/<id>/artifacts/archive"): Handler.ctl_job_archive,
 }
 
 # kind -> the Handler method that answers with that fault
