@@ -1,8 +1,8 @@
 /* libFuzzer target over the response reader alone (answer.c, response.c;
  * no libcurl, no client): a raw HTTP answer is split into status line,
  * headers and body, then read the way every call reads one: headers,
- * Retry-After, the page table with its Link header, JSON to tables and the
- * error object with its tostring. */
+ * Retry-After, Content-Range, the page table with its Link header, JSON to
+ * tables and the error object with its tostring. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     gj_errinfo e;
     size_t n;
-    double v;
+    double v, t;
     split((const char *)data, size);
     gj_header(&res, "content-type", &n);
     gj_header_int(&res, "x-total", &v);
     gj_retry_after(&res, 1.7e9);
+    gj_content_range(&res, &v, &t);
+    gj_range_total(&res);
     gj_push_page(L, &res);
     lua_settop(L, 0);
     gj_push_json(L, res.body.p ? res.body.p : "", res.body.n);

@@ -248,6 +248,8 @@ describe("retries", function()
       local c, slept = client{ url = "http://gitlab.invalid", retries = { max = 2, base_delay = 0.1 } }
       local err = failed(c:cancel(1, 1012))
       assert.are.equal("network", err.kind)
+      -- every try failed the same way: the handle is fit for another try after one that failed early
+      assert.matches("resolve", err.message)
       assert.are.equal(3, err.attempts)
       assert.is_nil(err.maybe_done)
       assert.are.equal(2, #slept)

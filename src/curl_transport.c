@@ -46,6 +46,10 @@ int gj_curl_open(gj_call *k)
     if (k->conn == NULL)
         return -1;
     k->conn_free = curl_close;
+    /* reads of 256 KiB (libcurl's default is 16): fewer system calls and
+     * callbacks per byte of a download. Set once: libcurl refuses it on a
+     * handle whose last transfer failed early (its buffer is still there). */
+    curl_easy_setopt((CURL *)k->conn, CURLOPT_BUFFERSIZE, 256L * 1024);
     return 0;
 }
 
@@ -160,8 +164,6 @@ static int prepare(gj_call *k)
     SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
-    /* a download in larger reads: fewer system calls and callbacks per byte */
-    SET(CURLOPT_BUFFERSIZE, k->kind == GJ_BYTES || k->kind == GJ_LOG ? 256L * 1024 : 16L * 1024);
     /* compression for JSON and logs, not where a Range or a length counts */
     SET(CURLOPT_ACCEPT_ENCODING, k->kind == GJ_BYTES || k->req.range_from >= 0 ? NULL : "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
@@ -187,6 +189,9 @@ static int prepare(gj_call *k)
     if (rc != CURLE_OK) {
         strncpy(k->errbuf, curl_easy_strerror(rc), sizeof k->errbuf - 1);
         k->errbuf[sizeof k->errbuf - 1] = '\0';
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL); /* the request is never sent: its headers go */
+        curl_slist_free_all(list);
+        k->conn_headers = NULL;
         return -1;
     }
     return 0;
