@@ -59,6 +59,7 @@ lint: deps
 	luacheck -q lua spec examples bench
 
 bench: build
+	@sh tools/deps.sh python3-gitlab curl time
 	@sh bench/run.sh 5.4:lua5.4 jit:luajit
 
 demo: build
