@@ -16,6 +16,8 @@ typedef struct gj_conf {
     int retry_max;          /* retries after the first try */
     double base_delay, max_delay;
     double max_wait;        /* the longest wait a server may ask for that is waited */
+    int rate_n;             /* rate_limit: at most rate_n requests begin ... */
+    double rate_per;        /* ... in any rate_per seconds (rate_n 0: no limit of the client's own) */
     unsigned long rng;      /* the jitter sequence: the one field that changes */
 } gj_conf;
 

@@ -13,7 +13,7 @@
 static const char *const NEW_OPTS[] = {
     "url", "token", "job_token", "oauth_token", "timeout", "connect_timeout",
     "retries", "verify_tls", "ca_file", "user_agent", "transport", "sleep",
-    "clock", "max_body", NULL};
+    "clock", "max_body", "rate_limit", NULL};
 
 /* new's one argument, its options table at stack index 1 */
 static const gj_args NEW_ARGS = {NULL, 0, 1, {"new", 0, 0, NULL}};
@@ -150,6 +150,41 @@ static void retries_opt(const gj_args *a, gj_conf *c)
     lua_pop(L, 1);
 }
 
+/* rate_limit = {requests = N, per = seconds}, or false / nil for none. */
+static void rate_limit_opt(const gj_args *a, gj_conf *c)
+{
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, "rate_limit"), r = lua_gettop(L);
+    c->rate_n = 0;
+    c->rate_per = 0;
+    if (t == LUA_TTABLE) {
+        lua_Number n, per;
+        lua_pushnil(L);
+        while (lua_next(L, r)) {
+            if (lua_type(L, -2) != LUA_TSTRING ||
+                (strcmp(lua_tostring(L, -2), "requests") != 0 && strcmp(lua_tostring(L, -2), "per") != 0))
+                gj_args_error(a, 1, lua_pushfstring(L, "rate_limit: unknown option '%s'",
+                                                    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                                                   : luaL_typename(L, -2)));
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, r, "requests");
+        n = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1 && n <= 1e6) || n != floor(n))
+            gj_args_error(a, 1, "rate_limit.requests: integer from 1 to 1000000 expected");
+        lua_getfield(L, r, "per");
+        per = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(per > 0 && per <= 86400))
+            gj_args_error(a, 1, "rate_limit.per: seconds (a positive number, at most a day) expected");
+        c->rate_n = (int)n;
+        c->rate_per = per;
+        lua_pop(L, 2);
+    } else if (!(t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, r)))) {
+        gj_args_expected(a, 1, r, "rate_limit", "table {requests = N, per = seconds} or false");
+    }
+    lua_pop(L, 1);
+}
+
 void gj_conf_read(lua_State *L, gj_conf *c)
 {
     static const char *const fns[] = {"transport", "sleep", "clock", NULL};
@@ -185,6 +220,7 @@ void gj_conf_read(lua_State *L, gj_conf *c)
         gj_args_expected(&a, 1, lua_gettop(L), "verify_tls", "boolean");
     lua_pop(L, 1);
     retries_opt(&a, c);
+    rate_limit_opt(&a, c);
     for (i = 0; fns[i]; i++) {
         t = gj_args_field(L, 1, fns[i]);
         if (t != LUA_TNIL && t != LUA_TFUNCTION)
