@@ -174,6 +174,18 @@ def run_knobs(t, c):
     s2, h2, b = c.get("/api/v4/projects/7/jobs?per_page=100")
     check("rate limit: the next window serves again", (s, s2) == (200, 200) and h2["ratelimit-remaining"] == "0",
           (s, s2, h2))
+    # aligned: GitLab's windows, whole multiples of period on the Unix clock
+    c.control("POST", "config", {"rate_limit": {"limit": 2, "period": 1, "aligned": True}})
+    s, h, b = c.get(P1 + "/jobs/1008")
+    reset = int(h["ratelimit-reset"])
+    check("rate limit aligned: the window ends at a whole second", s == 200 and reset - 1 <= time.time() < reset + 1
+          and h["ratelimit-remaining"] == "1", h)
+    time.sleep(max(0, reset - time.time()) + 0.05)
+    s, h, b = c.get(P1 + "/jobs/1008")
+    check("rate limit aligned: a new window from that second on",
+          s == 200 and h["ratelimit-remaining"] == "1" and int(h["ratelimit-reset"]) == reset + 1, h)
+    s, r = c.control("POST", "config", {"rate_limit": {"limit": 2, "aligned": 1}})
+    check("rate limit aligned: a boolean", s == 400 and "aligned" in r["error"], r)
     c.control("POST", "reset")
     s, stats = c.control("GET", "stats")
     check("throttled: reset to 0", stats["throttled"] == 0, stats)

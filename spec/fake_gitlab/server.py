@@ -246,7 +246,13 @@ class State:
             return None
         now = time.time()
         period = float(rl.get("period", 60))
-        if self.rl_start is None or now >= self.rl_start + period:
+        if rl.get("aligned"):
+            # GitLab's (Rack::Attack's) windows: whole multiples of period on the Unix clock
+            start = math.floor(now / period) * period
+            if self.rl_start != start:
+                self.rl_start = start
+                self.rl_observed = 0
+        elif self.rl_start is None or now >= self.rl_start + period:
             self.rl_start = now
             self.rl_observed = 0
         self.rl_observed += 1
@@ -1151,12 +1157,15 @@ def validate_config(data):
                 return "utc_offset must look like +hh:mm, -hh:mm or Z"
         if k == "rate_limit" and v is not None:
             if not isinstance(v, dict) or not isinstance(v.get("limit"), int) or v["limit"] < 0:
-                return "rate_limit must be null or {\"limit\": N, \"period\": seconds, \"headers\": bool}"
-            bad_keys = set(v) - {"limit", "period", "headers"}
+                return "rate_limit must be null or {\"limit\": N, \"period\": seconds, \"headers\": bool, " \
+                    "\"aligned\": bool}"
+            bad_keys = set(v) - {"limit", "period", "headers", "aligned"}
             if bad_keys:
                 return "rate_limit: unknown key(s) %s" % ", ".join(sorted(bad_keys))
             if "period" in v and (not isinstance(v["period"], (int, float)) or v["period"] <= 0):
                 return "rate_limit.period must be a positive number"
+            if "aligned" in v and not isinstance(v["aligned"], bool):
+                return "rate_limit.aligned must be a boolean"
     return None
 
 
