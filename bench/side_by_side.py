@@ -187,8 +187,9 @@ def run_scale(v, binary, first, runs):
     got = {"with": [], "without": []}
     for r in range(runs):
         for how in (("with", "without") if r % 2 == 0 else ("without", "with")):
-            time.sleep(WINDOW)  # the last run's window, and the client's learned limit, gone
-            control("POST", "config", {"rate_limit": {"limit": LIMIT, "period": WINDOW}})  # a new window
+            # GitLab's windows (whole multiples of the period), counted afresh; each run is a new
+            # client, which knows nothing of the last
+            control("POST", "config", {"rate_limit": {"limit": LIMIT, "period": WINDOW, "aligned": True}})
             before = throttled()
             extra = (LIMIT, WINDOW) if how == "with" else ()
             res = lua_case(v, binary, "scale", first, SCALE_PROJECTS, CONCURRENCY, *extra)
@@ -270,8 +271,9 @@ def report(args, luas, list_rows, pages, goals, scale, latency, soak):
     out += table(["ratio", "value", "goal", ""], [(n, "%.2fx" % x, "%s %.2fx" % (op, g), verdict(x, op, g))
                                                   for n, x, op, g in goals])
     out += ["", "## Scale: the newest 100 jobs of %d projects, batch at concurrency %d" % (SCALE_PROJECTS, CONCURRENCY),
-            "", "Server limit: %d requests per %d s window. The limit allows %.2f s: %d more windows after the "
-            "first, then one window's share of the unlimited run (%.2f s). %d runs each, alternating." % (
+            "", "Server limit: %d requests per %d s window, windows aligned on the Unix clock as GitLab's. "
+            "The limit allows %.2f s: %d more windows after the first, then one window's share of the "
+            "unlimited run (%.2f s). %d runs each, alternating." % (
                 LIMIT, WINDOW, allowed, (SCALE_PROJECTS + LIMIT - 1) // LIMIT - 1, free["wall"], args.scale_runs), ""]
     rows, goals2 = [("no server limit", "%.2f" % free["wall"], 0, "-", "-", "-")], []
     for how, label in (("with", "rate_limit = {requests = %d, per = %d}" % (LIMIT, WINDOW)),
