@@ -9,7 +9,7 @@
 --                                                 every page of PROJECT: each one page at a time,
 --                                                 each{concurrency = N}, or a batch of PAGES
 --                                                 numbered pages at concurrency N
---   soak PROJECT JOB N                            N gets of JOB, half blocking, half started
+--   soak PROJECT JOB N                            N gets of JOB, by turns 100 blocking and 100 started
 --                                                 (8 in flight), RSS read after the first 1,000
 local gitlab = require("gitlab.jobs")
 local cjson = require("cjson")
@@ -89,34 +89,44 @@ elseif case == "soak" then
   end
   local rss0, heap0
   local t0 = c:now()
+  -- RSS at each tenth of the run too: a leak grows steadily, a warm-up levels off
+  local marks, step = {}, math.max(1, math.floor(n / 10))
   local function counted()
     done = done + 1
     if done == 1000 then rss0, heap0 = settle() end
+    if done % step == 0 then marks[#marks + 1] = (settle()) end
   end
-  -- blocking, then started, each half of N
-  local half = math.floor(n / 2)
-  for _ = 1, half do
-    assert(c:get(project, job))
-    counted()
-  end
-  local started, inflight = half, 0
+  -- rounds of 100 blocking gets then 100 started ones (8 in flight), so that both ways
+  -- are warm within the first 1,000
+  local inflight = 0
   local function finished(value, err)
     assert(value, tostring(err))
     inflight = inflight - 1
     counted()
   end
-  while started < n or inflight > 0 do
-    while inflight < 8 and started < n do
-      c:start("get", project, job, finished)
-      started, inflight = started + 1, inflight + 1
+  local sent = 0
+  while sent < n do
+    for _ = 1, math.min(100, n - sent) do
+      assert(c:get(project, job))
+      sent = sent + 1
+      counted()
     end
-    c:poll(1)
+    local round = math.min(100, n - sent)
+    local started = 0
+    while started < round or inflight > 0 do
+      while inflight < 8 and started < round do
+        c:start("get", project, job, finished)
+        started, inflight = started + 1, inflight + 1
+      end
+      c:poll(1)
+    end
+    sent = sent + round
   end
   out.wall = c:now() - t0
   local rss1, heap1 = settle()
   local _, hwm = rss_kib()
   out.requests, out.rss_after_1000, out.rss_end, out.peak_rss = done, rss0, rss1, hwm
-  out.heap_after_1000, out.heap_end, out.stats = heap0, heap1, stats_of(c)
+  out.heap_after_1000, out.heap_end, out.stats, out.rss_marks = heap0, heap1, stats_of(c), marks
   c:close()
 else
   error("usage: cases.lua scale|sequential|ahead|pages|soak ARGS...")

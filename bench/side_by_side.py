@@ -14,7 +14,7 @@ the fake GitLab (run inside tools/with-fake.sh, which exports GITLAB_FAKE_URL).
   a server limit of L requests per window: 429s with and without rate_limit, and the
   wall time against what the limit allows.
 - latency: 200 pages at 50 ms a request: one at a time, each{concurrency = 8}, batch.
-- soak: 100,000 requests on one client (half blocking, half started), RSS growth.
+- soak: 100,000 requests on one client (blocking and started by turns), RSS growth.
 Prints the tables and the goals, and writes them with the machine, the date and the
 versions to --results (markdown).
 """
@@ -305,14 +305,16 @@ def report(args, luas, list_rows, pages, goals, scale, latency, soak):
     out += table(["how", "wall s", "speed-up"], [(n, "%.2f" % r["wall"], "%.1fx" % (seq / r["wall"]))
                                                  for n, r in latency])
     growth = soak["rss_end"] - soak["rss_after_1000"]
-    out += ["", "## Soak: %d requests on one client (half blocking, half started, 8 in flight)" % args.soak, ""]
+    out += ["", "## Soak: %d requests on one client (by turns 100 blocking, 100 started with 8 in flight)"
+            % args.soak, ""]
     out += table(["requests", "wall s", "req/s", "RSS after 1,000 KiB", "RSS at the end KiB", "growth KiB",
                   "Lua heap growth KiB", "peak RSS KiB"],
                  [(soak["requests"], "%.1f" % soak["wall"], "%.0f" % (soak["requests"] / soak["wall"]),
                    soak["rss_after_1000"], soak["rss_end"], growth,
                    "%.1f" % (soak["heap_end"] - soak["heap_after_1000"]), soak["peak_rss"])])
-    out += ["", "RSS growth after the first 1,000: %d KiB (goal < 1024 KiB: %s)." % (
-        growth, "met" if growth < 1024 else "MISSED by %d KiB" % (growth - 1023))]
+    out += ["", "RSS at each tenth of the run, KiB: %s." % ", ".join(str(x) for x in soak["rss_marks"]),
+            "RSS growth after the first 1,000: %d KiB (goal < 1024 KiB: %s)." % (
+                growth, "met" if growth < 1024 else "MISSED by %d KiB" % (growth - 1023))]
     return out
 
 
