@@ -10,6 +10,9 @@ typedef struct gj_conf {
     char *base;             /* scheme://host[:port][/prefix], no trailing slash */
     size_t origin_len;      /* the length of scheme://host[:port] in base */
     char *token, *job_token, *oauth_token, *user_agent, *ca_file;
+    char *proxy;            /* NULL: libcurl's environment variables; "": none */
+    char *cert_file, *key_file; /* a client certificate and its key, PEM */
+    int keep_base_url;      /* Link URLs rewritten onto base */
     long timeout_ms, connect_timeout_ms; /* 0: none */
     int verify_tls;
     size_t max_body;        /* the largest body returned whole */
