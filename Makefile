@@ -34,7 +34,8 @@ compile = $(1) $(2) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) \
 APT_PACKAGES = gcc make pkg-config python3 \
   lua5.1 lua5.2 lua5.3 lua5.4 luajit2 \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev \
-  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
+  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl \
+  lua-argparse
 
 .PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts
 
@@ -57,6 +58,7 @@ test: build
 
 lint: deps
 	luacheck -q lua spec examples bench
+	luacheck -q bin/gitlab-jobs
 
 bench: build
 	@sh bench/run.sh 5.4:lua5.4 jit:luajit
@@ -116,16 +118,26 @@ check-rockspec: deps
 	lua5.4 -e "package.path='$$tree/share/lua/5.4/?.lua;'..package.path \
 	  package.cpath='$$tree/lib/lua/5.4/?.so;'..package.cpath \
 	  local g = require('gitlab.jobs') assert(g.new{url='http://127.0.0.1:9'}.each and g.filter) \
-	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')"; rc=$$?; rm -rf "$$tree"; exit $$rc
+	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')" && \
+	"$$tree/bin/gitlab-jobs" --version; rc=$$?; rm -rf "$$tree"; exit $$rc
 
 LUA_INSTALL_VERSION ?= 5.4
 PREFIX ?= /usr/local
+# The installed command finds the modules installed beside it, whatever the
+# Lua's own search path holds.
+INSTALL_PATHS = package.path = "$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/?.lua;" .. package.path \
+  package.cpath = "$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/?.so;" .. package.cpath
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
 	install -m 755 $(BUILD)/$(LUA_INSTALL_VERSION)/gitlab/jobs/core.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
 	install -m 644 lua/gitlab/jobs.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/
 	install -m 644 lua/gitlab/jobs/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	sed -e '1i #!/usr/bin/env $(BIN_$(LUA_INSTALL_VERSION))' -e '1c $(INSTALL_PATHS)' bin/gitlab-jobs \
+	  >$(DESTDIR)$(PREFIX)/bin/gitlab-jobs
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/gitlab-jobs
+	install -m 644 doc/gitlab-jobs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf $(BUILD)
