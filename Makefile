@@ -35,9 +35,9 @@ APT_PACKAGES = gcc make pkg-config python3 \
   lua5.1 lua5.2 lua5.3 lua5.4 luajit2 \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev \
   lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl \
-  lua-argparse
+  lua-argparse lua-ldoc lua-markdown
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts doc
 
 all: build
 
@@ -138,6 +138,15 @@ install: build
 	  >$(DESTDIR)$(PREFIX)/bin/gitlab-jobs
 	chmod 755 $(DESTDIR)$(PREFIX)/bin/gitlab-jobs
 	install -m 644 doc/gitlab-jobs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# The API reference in doc/api/ (LDoc, from doc/config.ld: doc/ldoc/core.luadoc
+# and the comments of lua/; it runs on Lua 5.1, where Debian's lua-markdown
+# is), and the man page, made from the command's own option tables.
+doc: deps
+	@$(MAKE) -s --no-print-directory $(BUILD)/5.4/gitlab/jobs/core.so
+	lua5.1 "$$(command -v ldoc)" -c doc/config.ld .
+	LUA_PATH="lua/?.lua;;" LUA_CPATH="$(BUILD)/5.4/?.so;;" $(BIN_5.4) \
+	  -e 'io.write(require("gitlab.jobs.cli_man").render(require("gitlab.jobs")))' >doc/gitlab-jobs.1
 
 clean:
 	rm -rf $(BUILD)
