@@ -124,6 +124,39 @@ local function assert_failed(r, err)
   assert.are.equal(tostring(err) .. "\n", r.err)
 end
 
+-- The fake's own bytes of a control path (archives, their members), read past the client.
+local function control_bytes(path)
+  return raw("/__control" .. path, {})
+end
+
+-- The POSTs the fake received to paths matching pattern.
+local function posts(pattern)
+  return fake.requests_to("POST", pattern)
+end
+
+-- The job an action printed as its one-row table: its id and status.
+local function row(out)
+  local l = lines(out)
+  assert.are.equal(2, #l, out)
+  local id, status = l[2]:match("^(%d+)%s+(%S+)")
+  return tonumber(id), status
+end
+
+-- Runs a poll (wait, follow, retry-until-success) with short pauses.
+local function poll(args, opts)
+  for _, a in ipairs({ "--interval", "0.05" }) do args[#args + 1] = a end
+  return run(args, opts)
+end
+
+-- The columns a line of output takes on a terminal: no escapes, a character each.
+local function out_width(l)
+  local _, n = gitlab.trace.strip_ansi(l):gsub("[^\128-\191]", "")
+  return n
+end
+
+local RUN_THEN_FAIL = { { status = "running" }, { status = "failed", failure_reason = "runner_system_failure" } }
+local RUN_THEN_PASS = { { status = "running" }, { status = "success" } }
+
 describe("gitlab-jobs", function()
   setup(function()
     prefix = os.tmpname()
@@ -170,6 +203,42 @@ describe("gitlab-jobs", function()
       assert.is_truthy(r.out:find("Usage: gitlab-jobs play", 1, true))
       assert.is_truthy(r.out:find("\n           -v <NAME=VALUE>,\n   --variable <NAME=VALUE>\n", 1, true), r.out)
       assert.are.same({}, fake.requests())
+    end)
+    it("has a man page made from the same tables, listing what each --help lists", function()
+      local man = slurp("doc/gitlab-jobs.1")
+      assert.are.equal(require("gitlab.jobs.cli_man").render(gitlab), man, "doc/gitlab-jobs.1 is stale: make doc")
+      local text = man:gsub("\\%-", "-"):gsub("\\f[BIR]", "")
+      -- the options a piece of text names, as a sorted list
+      local function options(t)
+        local set, out = {}, {}
+        for o in (" " .. t):gmatch("[%s,%[]%-%-?[%a][%w-]*") do set[o:sub(2)] = true end
+        for o in pairs(set) do out[#out + 1] = o end
+        table.sort(out)
+        return out
+      end
+      local sections = {}
+      for name, body in text:gsub("\n%.S[SH] ", "\n\1%0"):gmatch("\n%.SS ([%w-]+)\n([^\1]*)") do
+        sections[name] = body
+      end
+      local help = run({ "--help" })
+      local global = text:match("\n%.SH GLOBAL OPTIONS\n(.-)\n%.SH")
+      assert.are.same(options(help.out:match("\nOptions:\n(.-)\n\n")), options(global))
+      local commands = {}
+      for name in help.out:match("\nCommands:\n(.-)\n\n"):gmatch("\n?   ([%w-]+)   ") do
+        commands[#commands + 1] = name
+        local h = run({ name, "--help" })
+        assert.are.equal(0, h.code)
+        local listed = options(h.out:match("\nOptions:\n(.*)$"))
+        local without_help = {}
+        for _, o in ipairs(listed) do
+          if o ~= "-h" and o ~= "--help" then without_help[#without_help + 1] = o end
+        end
+        assert.are.same(without_help, options(assert(sections[name], name .. " has no section")), name)
+      end
+      assert.are.equal(16, #commands)
+      local n = 0
+      for _ in pairs(sections) do n = n + 1 end
+      assert.are.equal(#commands, n)
     end)
   end)
 
@@ -387,6 +456,288 @@ describe("gitlab-jobs", function()
 
     it("a log it may not read: status 1", function()
       assert_failed(run({ "trace", "1", "1015" }), fake.failed(fake.client():trace(1, 1015)))
+    end)
+  end)
+  describe("follow", function()
+    it("writes the log as it grows and exits 0 when the job succeeds", function()
+      fake.script(1012, { steps = { { append_log = "step a\n" }, { append_log = "step b\n", status = "success" } } })
+      local r = poll({ "follow", "1", "1012" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("", r.err)
+      assert.are.equal(assert(fake.client():trace(1, 1012)), r.out)
+      assert.is_truthy(r.out:find("step a\nstep b\n$"))
+      r = poll({ "follow", "1", "1012", "--strip", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(gitlab.trace.strip_ansi(assert(fake.client():trace(1, 1012))), r.out)
+    end)
+
+    it("exits 3 when the job fails or is canceled, 4 when --timeout passes first", function()
+      for _, final in ipairs({ "failed", "canceled" }) do
+        fake.script(1012, { steps = { { append_log = "x\n" }, { status = final } } })
+        local r = poll({ "follow", "1", "1012" })
+        assert.are.equal(3, r.code, r.err)
+        assert.is_truthy(r.out:find("x\n$"))
+      end
+      local r = poll({ "follow", "1", "1016", "--timeout", "0.2" })
+      assert.are.equal(4, r.code, r.err)
+      assert.are.equal("", r.out)
+      assert.is_truthy(r.err:find("^GET /projects/1/jobs/1016: job 1016 is still pending after 0%.2 s\n$"), r.err)
+    end)
+
+    it("an unknown job: status 1", function()
+      assert_failed(poll({ "follow", "1", "99999" }), fake.failed(fake.client():get(1, 99999)))
+    end)
+  end)
+
+  describe("wait", function()
+    it("prints the final status, or the final job with --json; exits 0 on success", function()
+      fake.script(1012, { steps = { {}, { status = "success" } } })
+      local r = poll({ "wait", "1", "1012" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("success\n", r.out)
+      fake.script(1016, { steps = { { status = "running" }, { status = "success" } } })
+      r = poll({ "wait", "1", "1016", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert_sent(raw("/api/v4/projects/1/jobs/1016"), r.out)
+    end)
+
+    it("exits 3 on a job that did not succeed, at once on a manual one unless --manual", function()
+      fake.script(1012, { steps = { {}, { status = "failed" } } })
+      local r = poll({ "wait", "1", "1012" })
+      assert.are.same({ 3, "failed\n" }, { r.code, r.out })
+      r = poll({ "wait", "1", "1007" })
+      assert.are.same({ 3, "skipped\n" }, { r.code, r.out })
+      fake.clear_requests()
+      r = poll({ "wait", "1", "1021" })
+      assert.are.same({ 3, "manual\n" }, { r.code, r.out })
+      assert.are.equal(1, #fake.requests())
+      fake.script(1021, { steps = { {}, { status = "pending" }, { status = "running" }, { status = "success" } } })
+      r = poll({ "wait", "1", "1021", "--manual" })
+      assert.are.same({ 0, "success\n" }, { r.code, r.out })
+    end)
+
+    it("exits 4 when --timeout passes first, 1 on a run-time error", function()
+      local r = poll({ "wait", "1", "1016", "--timeout", "0.2", "--json" })
+      assert.are.equal(4, r.code, r.err)
+      assert.are.equal("", r.out)
+      assert.is_truthy(r.err:find("still pending after 0%.2 s\n$"), r.err)
+      assert_failed(poll({ "wait", "1", "99999" }), fake.failed(fake.client():get(1, 99999)))
+      assert_failed(poll({ "wait", "1", "1012" }, { env = { GITLAB_TOKEN = fake.EXPIRED } }),
+        fake.failed(fake.client({ token = fake.EXPIRED }):get(1, 1012)))
+    end)
+  end)
+
+  describe("retry, cancel, erase and play", function()
+    it("retry: the new job, as a row or as GitLab sent it; one POST", function()
+      local r = run({ "retry", "1", "1009" })
+      assert.are.equal(0, r.code, r.err)
+      local id, status = row(r.out)
+      assert.are.equal("pending", status)
+      assert.are_not.equal(1009, id)
+      assert.are.equal("unit-tests", fake.job(id).job.name)
+      assert.is_true(fake.job(1009).retried)
+      assert.are.equal(1, #posts("/jobs/1009/retry$"))
+      r = run({ "retry", "1", "1006", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      local job = cjson.decode(r.out)
+      assert.are.equal("windows-build", job.name)
+      assert_sent(raw(("/api/v4/projects/1/jobs/%d"):format(job.id)), r.out)
+    end)
+
+    it("cancel, with --force; erase", function()
+      local r = run({ "cancel", "1", "1012" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.same({ 1012, "canceled" }, { row(r.out) })
+      r = run({ "cancel", "1", "1013", "--force", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal("canceled", cjson.decode(r.out).status)
+      assert.are.same({ "true" }, posts("/jobs/1013/cancel$")[1].params.force)
+      assert.is_nil(posts("/jobs/1012/cancel$")[1].params.force)
+      r = run({ "erase", "1", "1008", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(1008, cjson.decode(r.out).id)
+      assert.is_truthy(fake.job(1008).job.erased_at)
+    end)
+
+    it("play: a manual job with its variables", function()
+      local r = run({ "play", "1", "1021", "-v", "TARGET=staging", "--variable", "NOTE=a=b c" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(1021, (row(r.out)))
+      local sent = posts("/jobs/1021/play$")
+      assert.are.equal(1, #sent)
+      assert.are.same({ { key = "TARGET", value = "staging" }, { key = "NOTE", value = "a=b c" } },
+        sent[1].json.job_variables_attributes)
+    end)
+
+    it("fails with status 1 and GitLab's message, sending the POST once", function()
+      local err = fake.failed(fake.client({ token = fake.READONLY }):retry(1, 1009))
+      fake.clear_requests()
+      assert_failed(run({ "retry", "1", "1009", "--token", fake.READONLY }), err)
+      assert.are.equal(1, #posts("/retry$"))
+      err = fake.failed(fake.client():play(1, 1008))
+      assert_failed(run({ "play", "1", "1008", "--json" }), err)
+      err = fake.failed(fake.client():erase(1, 99999))
+      assert_failed(run({ "erase", "1", "99999" }), err)
+      err = fake.failed(fake.client():cancel(1, 99999))
+      assert_failed(run({ "cancel", "1", "99999", "--json" }), err)
+    end)
+  end)
+
+  describe("retry-until-success", function()
+    it("retries until a run passes and prints it; exits 0", function()
+      fake.script(1010, { retries = { RUN_THEN_FAIL, RUN_THEN_PASS } })
+      local r = poll({ "retry-until-success", "1", "1010", "--base-delay", "0.05" })
+      assert.are.equal(0, r.code, r.err)
+      local id, status = row(r.out)
+      assert.are.equal("success", status)
+      assert.are.equal("success", fake.job(id).job.status)
+      assert.are.equal(2, #posts("/retry$"))
+      fake.script(1009, { retries = { RUN_THEN_PASS } })
+      r = poll({ "retry-until-success", "1", "1009", "--base-delay", "0.05", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert_sent(raw(("/api/v4/projects/1/jobs/%d"):format(cjson.decode(r.out).id)), r.out)
+    end)
+
+    it("exits 3 when the runs are exhausted or --when refuses, printing the last job", function()
+      fake.script(1010, { retries = { RUN_THEN_FAIL, RUN_THEN_FAIL } })
+      local r = poll({ "retry-until-success", "1", "1010", "--attempts", "2", "--base-delay", "0.05" })
+      assert.are.equal(3, r.code, r.err)
+      local id, status = row(r.out)
+      assert.are.equal("failed", status)
+      assert.are.equal(1, #posts("/retry$"))
+      assert.are.equal(("job %d failed (runner_system_failure) after 2 runs\n"):format(id), r.err)
+      fake.reset()
+      r = poll({ "retry-until-success", "1", "1010", "--when", "script_failure", "--json" })
+      assert.are.equal(3, r.code, r.err)
+      assert.are.equal(1010, cjson.decode(r.out).id)
+      assert.are.equal(0, #posts("/retry$"))
+    end)
+
+    it("exits 4 when --timeout passes first, 1 on a run-time error", function()
+      local r = poll({ "retry-until-success", "1", "1016", "--timeout", "0.2" })
+      assert.are.equal(4, r.code, r.err)
+      assert.are.equal("", r.out)
+      assert_failed(poll({ "retry-until-success", "1", "99999" }), fake.failed(fake.client():get(1, 99999)))
+    end)
+  end)
+
+  describe("artifacts and artifact", function()
+    it("artifacts: the archive to a file, artifacts.zip by default; its path and size", function()
+      local want = control_bytes("/jobs/1001/artifacts/archive")
+      local r = run({ "artifacts", "1", "1001" }, { cwd = scratch })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.equal(want, slurp(scratch .. "/artifacts.zip"))
+      assert.are.equal("artifacts.zip  5.3 KiB\n", r.out)
+      r = run({ "--json", "artifacts", "1", "1001", "-o", scratch .. "/b.zip" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.same({ path = scratch .. "/b.zip", bytes = #want }, cjson.decode(r.out))
+      assert.is_falsy(r.out:find("\\/", 1, true))
+      assert.are.equal(want, slurp(scratch .. "/b.zip"))
+    end)
+
+    it("artifact: one file of the archive to stdout, or to a file", function()
+      local want = control_bytes("/jobs/1008/artifacts/file/reports/junit.xml")
+      local r = run({ "artifact", "1", "1008", "reports/junit.xml" })
+      assert.are.same({ 0, want, "" }, { r.code, r.out, r.err })
+      r = run({ "artifact", "1", "1008", "reports/junit.xml", "-o", scratch .. "/junit.xml", "--json" })
+      assert.are.equal(0, r.code, r.err)
+      assert.are.same({ path = scratch .. "/junit.xml", bytes = #want }, cjson.decode(r.out))
+      assert.are.equal(want, slurp(scratch .. "/junit.xml"))
+    end)
+
+    it("a job without them: status 1, and no file left", function()
+      local err = fake.failed(fake.client():artifacts(1, 1009))
+      assert_failed(run({ "artifacts", "1", "1009", "-o", scratch .. "/none.zip" }), err)
+      assert.is_nil(slurp(scratch .. "/none.zip"))
+      err = fake.failed(fake.client():artifact(1, 1008, "no/such.txt"))
+      assert_failed(run({ "artifact", "1", "1008", "no/such.txt" }), err)
+      assert_failed(run({ "artifact", "1", "1008", "no/such.txt", "--json" }), err)
+    end)
+  end)
+
+  describe("failures", function()
+    -- The reasons of the failed jobs among the newest n, counted from the fake's own list.
+    local function counted(project, n)
+      local count, latest = {}, {}
+      for _, job in ipairs(assert(fake.client():all("list", project, { limit = n }))) do
+        if job.status == "failed" then
+          local reason = job.failure_reason
+          count[reason] = (count[reason] or 0) + 1
+          latest[reason] = latest[reason] or job.id
+        end
+      end
+      return count, latest
+    end
+
+    it("counts the failure reasons of the last --limit jobs, most frequent first", function()
+      local count, latest = counted(2, 350)
+      local r = run({ "failures", "2", "--limit", "350" })
+      assert.are.equal(0, r.code, r.err)
+      local l = lines(r.out)
+      assert.is_truthy(l[1]:find("^REASON%s+COUNT%s+LATEST$"))
+      local seen, last = 0, math.huge
+      for i = 2, #l do
+        local reason, n, id = l[i]:match("^(%S+)%s+(%d+)%s+(%d+)$")
+        assert.are.equal(count[reason], tonumber(n), l[i])
+        assert.are.equal(latest[reason], tonumber(id), l[i])
+        assert.is_true(tonumber(n) <= last)
+        last, seen = tonumber(n), seen + 1
+      end
+      local reasons = 0
+      for _ in pairs(count) do reasons = reasons + 1 end
+      assert.are.equal(reasons, seen)
+      assert.is_true(seen >= 3)
+    end)
+
+    it("--json: an array of {reason, count, latest}, 100 jobs by default", function()
+      local count, latest = counted(2, 100)
+      local r = run({ "--json", "failures", "2" })
+      assert.are.equal(0, r.code, r.err)
+      local got = cjson.decode(r.out)
+      assert.is_true(#got > 0)
+      for _, x in ipairs(got) do
+        assert.are.same({ count[x.reason], latest[x.reason] }, { x.count, x.latest })
+      end
+      assert.is_truthy(r.out:find('^%[{"reason":"[%w_]+","count":%d+,"latest":%d+}'))
+    end)
+
+    it("an unknown project: status 1", function()
+      local err = fake.failed(fake.client():list(5))
+      assert_failed(run({ "failures", "5" }), err)
+      assert_failed(run({ "failures", "5", "--json" }), err)
+    end)
+  end)
+
+  describe("on a terminal", function()
+    it("colours the statuses, sizes the table to its width, and shows the pages read on stderr", function()
+      local r = run({ "list", "1", "--limit", "4" }, { tty = 50 })
+      assert.are.equal(0, r.code, r.out)
+      assert.is_truthy(r.out:find("\27%[36mscheduled\27%[0m"), r.out)
+      assert.is_truthy(r.out:find("jobs: 1 page read", 1, true), r.out)
+      local table_text = r.out:gsub("^.*\27%[K", "")
+      for _, l in ipairs(lines(table_text)) do
+        assert.is_true(out_width(l) <= 50, l)
+      end
+      assert.are.equal(5, #lines(table_text))
+    end)
+
+    it("without colours under NO_COLOR or --no-color, without progress under --quiet", function()
+      for _, case in ipairs({ { env = { NO_COLOR = "1" } }, { args = { "--no-color" } } }) do
+        local args = { "list", "1", "--limit", "2" }
+        for _, a in ipairs(case.args or {}) do args[#args + 1] = a end
+        local r = run(args, { tty = true, env = case.env })
+        assert.are.equal(0, r.code, r.out)
+        assert.is_falsy(r.out:find("\27%[3%dm"), r.out)
+      end
+      local r = run({ "--quiet", "list", "1", "--limit", "2" }, { tty = true })
+      assert.is_falsy(r.out:find("page read", 1, true), r.out)
+      assert.are.equal(3, #lines(r.out))
+    end)
+
+    it("shows a download's bar on stderr", function()
+      local r = run({ "artifacts", "1", "1001", "-o", scratch .. "/t.zip" }, { tty = true })
+      assert.are.equal(0, r.code, r.out)
+      assert.is_truthy(r.out:find("%[#+%] 100%% 5%.3 KiB / 5%.3 KiB"), r.out)
     end)
   end)
 end)

@@ -106,10 +106,16 @@ end
 
 -- ---- encoding what the command itself makes ----------------------------------
 
-local encoder
+-- lua-cjson writes "/" as "\\/"; GitLab (and jq) write it plain. A "\\/" is
+-- an escaped slash only after an even run of backslashes.
+local function plain_slashes(text)
+  return (text:gsub("(\\*)\\/", function(run)
+    if #run % 2 == 0 then return run .. "/" end
+  end))
+end
+
 local function encode(v)
-  encoder = encoder or require("cjson").new()
-  return encoder.encode(v)
+  return plain_slashes(require("cjson").new().encode(v))
 end
 M.encode = encode
 
