@@ -109,7 +109,9 @@ check-hosts: build
 	@sh tools/deps.sh neovim haproxy nginx libnginx-mod-http-lua
 	@sh spec/hosts/run.sh
 
-# The rockspec builds with LuaRocks' builtin backend and the result loads.
+# The rockspec builds with LuaRocks' builtin backend, the result loads, and its
+# command runs (its wrapper finds only trees LuaRocks is configured with: this
+# temporary one is given by LUA_PATH and LUA_CPATH).
 check-rockspec: deps
 	@sh tools/deps.sh luarocks
 	@tree=$$(mktemp -d) && \
@@ -119,7 +121,8 @@ check-rockspec: deps
 	  package.cpath='$$tree/lib/lua/5.4/?.so;'..package.cpath \
 	  local g = require('gitlab.jobs') assert(g.new{url='http://127.0.0.1:9'}.each and g.filter) \
 	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')" && \
-	"$$tree/bin/gitlab-jobs" --version; rc=$$?; rm -rf "$$tree"; exit $$rc
+	LUA_PATH="$$tree/share/lua/5.4/?.lua;;" LUA_CPATH="$$tree/lib/lua/5.4/?.so;;" "$$tree/bin/gitlab-jobs" --version; \
+	rc=$$?; rm -rf "$$tree"; exit $$rc
 
 LUA_INSTALL_VERSION ?= 5.4
 PREFIX ?= /usr/local
