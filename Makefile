@@ -22,7 +22,7 @@ SRC = src/util.c src/buf.c src/args.c src/request.c src/answer.c src/budget.c sr
   src/call.c src/tries.c src/response.c src/curl_transport.c src/lua_transport.c \
   src/build.c src/artifacts.c src/calls.c src/options.c src/client.c src/run.c src/poll.c src/step.c src/module.c
 # The response reader alone, for the fuzzer: no libcurl, no client.
-READER_SRC = src/util.c src/buf.c src/answer.c src/response.c
+READER_SRC = src/util.c src/buf.c src/answer.c src/request.c src/response.c
 HDR = $(wildcard src/*.h)
 BUILD = build
 
@@ -61,6 +61,7 @@ lint: deps
 	luacheck -q bin/gitlab-jobs
 
 bench: build
+	@sh tools/deps.sh python3-gitlab curl time
 	@sh bench/run.sh 5.4:lua5.4 jit:luajit
 
 demo: build

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make bench: the benchmarks of bench/bench.lua against the fake GitLab, on
-# each Lua given as VERSION:BINARY.
+# each Lua given as VERSION:BINARY, a download beside curl's, then the cases of
+# bench/side_by_side.py (its table also goes to build/bench/RESULTS.md).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 # the fake comes from tools/with-fake.sh, which runs this script again inside it
@@ -22,3 +23,5 @@ if /usr/bin/python3 -c 'import gitlab' 2>/dev/null; then
   echo "== python-gitlab, same server"
   GITLAB_URL=$url GITLAB_TOKEN=glpat-valid-token /usr/bin/python3 bench/python_gitlab.py
 fi
+echo "== side by side: list, scale, latency, soak"
+python3 bench/side_by_side.py "$@" || exit 1

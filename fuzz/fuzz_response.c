@@ -1,7 +1,8 @@
 /* libFuzzer target over the response reader alone (answer.c, response.c;
  * no libcurl, no client): a raw HTTP answer is split into status line,
  * headers and body, then read the way every call reads one: headers,
- * Retry-After, Content-Range, the page table with its Link header, JSON to
+ * Retry-After, Content-Range, the page table with its Link header (as
+ * given, and moved onto a client's url as keep_base_url does), JSON to
  * tables and the error object with its tostring. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static lua_State *L;
 static gj_res res;
+/* a client's settings, as far as the page table reads them */
+static gj_conf plain, rebased;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -27,6 +30,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     gj_open_json(L);
     gj_open_error(L);
     lua_settop(L, 0);
+    plain.base = rebased.base = (char *)"https://gitlab.example.com/gitlab";
+    plain.origin_len = rebased.origin_len = 26;
+    rebased.keep_base_url = 1;
     return 0;
 }
 
@@ -69,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gj_retry_after(&res, 1.7e9);
     gj_content_range(&res, &v, &t);
     gj_range_total(&res);
-    gj_push_page(L, &res);
+    gj_push_page(L, &res, &plain);
+    gj_push_page(L, &res, &rebased);
     lua_settop(L, 0);
     gj_push_json(L, res.body.p ? res.body.p : "", res.body.n);
     lua_settop(L, 0);

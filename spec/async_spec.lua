@@ -1,8 +1,6 @@
 -- start, poll and batch: calls that do not block the caller.
 local fake = require("fake")
 local socket = require("socket")
-local http = require("socket.http")
-local ltn12 = require("ltn12")
 
 -- Each spec's client has a user agent of its own, and only its requests count:
 -- nothing a spec before it left on the wire can be mistaken for its own.
@@ -300,12 +298,7 @@ local function yielding_client(slept)
 end
 
 -- Sends req to the fake over a socket of its own.
-local function perform(req)
-  local out = {}
-  local _, status, headers = http.request{ url = req.url, method = req.method, headers = req.headers,
-    source = req.body and ltn12.source.string(req.body) or nil, sink = ltn12.sink.table(out) }
-  return { status = status, headers = headers, body = table.concat(out) }
-end
+local perform = fake.socket_transport
 
 describe("many coroutines on one client", function()
   fake.each_spec()

@@ -3,7 +3,6 @@
 -- (blocking, started, stepped through a Lua transport), once, and the gate
 -- is the client's: one driver's answer holds another's request.
 local fake = require("fake")
-local http, ltn12 = require("socket.http"), require("ltn12")
 
 -- The next GET of job id answers as usual, saying none remain until reset.
 local function spent_until(id, reset)
@@ -12,13 +11,7 @@ local function spent_until(id, reset)
 end
 
 -- A transport over luasocket, for the stepped driver.
-local function transport(req)
-  local body = {}
-  local _, status, headers = http.request({ url = req.url, method = req.method, headers = req.headers,
-                                            sink = ltn12.sink.table(body) })
-  if type(status) ~= "number" then return nil, tostring(status) end
-  return { status = status, headers = headers, body = table.concat(body) }
-end
+local transport = fake.socket_transport
 
 local function poll_until_done(c)
   local polls = 0

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the fake GitLab's selftest and every spec on each Lua given as
 # VERSION:BINARY (e.g. 5.4:lua5.4), all at once: each Lua against a fake
-# GitLab (and TLS instance) of its own, from tools/with-fake.sh. Prints each
+# GitLab (with its TLS and mutual TLS instances and a forward proxy) of its
+# own, from tools/with-fake.sh. Prints each
 # run's output in turn and ends with one line: N passed, N failed (the
 # selftest's counted in). GITLAB_SPEC_SELFTEST=0 leaves the selftest out.
 set -u
@@ -33,7 +34,7 @@ fi
 n=0
 for pair in "$@"; do
   n=$((n + 1))
-  (sh tools/with-fake.sh --tls sh spec/run.sh --one "$pair" >"$tmp/$n.out" 2>&1; echo $? >"$tmp/$n.rc") &
+  (sh tools/with-fake.sh --tls --mtls --proxy sh spec/run.sh --one "$pair" >"$tmp/$n.out" 2>&1; echo $? >"$tmp/$n.rc") &
   pids="$pids $!"
 done
 wait

@@ -23,6 +23,7 @@ void gj_body_try(gj_body *b, lua_State *L, size_t max)
     b->max = max;
     b->begun = 0;
     b->skip = 0;
+    b->received = 0;
     b->too_big = 0;
 }
 
@@ -132,6 +133,7 @@ int gj_body_write(gj_body *b, gj_res *r, const char *p, size_t n)
 {
     if (b->stop)
         return -1;
+    b->received += n;
     if (b->stream && r->status >= 200 && r->status < 300)
         return deliver(b, r, p, n);
     return keep(b, &r->body, p, n);

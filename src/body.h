@@ -17,6 +17,7 @@ typedef struct gj_body {
     size_t delivered;       /* the bytes handed on, over every try */
     size_t skip;            /* the bytes of this try's 2xx body still to drop */
     size_t max;             /* the cap on what is held in memory */
+    size_t received;        /* the bytes this try read, whatever became of them */
     double total;           /* the whole length, when an answer said it (-1: unknown) */
     int begun;              /* this try's 2xx body has begun */
     int too_big;            /* a body went past max */

@@ -1,18 +1,181 @@
 /* The per-client budget before each request. */
-#include "budget.h"
+#include <stdlib.h>
 
-void gj_budget_note(gj_budget *g, const gj_res *r, double now_wall)
+#include "budget.h"
+#include "util.h"
+
+/* How long a try waits before it asks again, when only an answer still to
+ * come can tell when the next window begins. */
+#define ASK_AGAIN 0.05
+
+static double mono(void *ud)
 {
-    double remaining, reset;
-    if (gj_header_int(r, "ratelimit-remaining", &remaining) && remaining == 0 &&
-        gj_header_int(r, "ratelimit-reset", &reset))
-        /* GitLab sends a Unix time; the IETF draft a number of seconds */
-        g->until = reset < 1e9 ? now_wall + reset : reset;
+    (void)ud;
+    return gj_mono_now();
 }
 
-double gj_budget_take(gj_budget *g, double now_wall, double max_wait)
+const gj_clock gj_mono_clock = {mono, NULL};
+
+int gj_budget_init(gj_budget *b, int n, double per)
 {
-    double wait = g->until - now_wall;
-    g->until = 0;
-    return wait > 0 && wait <= max_wait ? wait : 0;
+    b->window_n = n;
+    b->window_s = per;
+    b->starts = NULL;
+    b->oldest = b->filled = 0;
+    b->next_left = -1;
+    b->reset_at = GJ_UNKNOWN;
+    if (n > 0 && (b->starts = (double *)calloc((size_t)n, sizeof(double))) == NULL)
+        return -1;
+    return 0;
+}
+
+void gj_budget_free(gj_budget *b)
+{
+    free(b->starts);
+    b->starts = NULL;
+}
+
+/* The user's own limit: the earliest a start at s may be, its starts only
+ * going forward. When the window is full, a little later than its oldest
+ * start's window ends (2%, a tenth of a second at least): a request's trip
+ * to the server varies, and one that arrives sooner than the one a window
+ * before it must still find that one's window over. */
+static double window_free(const gj_budget *b, double s)
+{
+    if (s < b->last)
+        s = b->last;
+    if (b->filled == b->window_n) {
+        double guard = b->window_s * 0.02 > 0.1 ? b->window_s * 0.02 : 0.1;
+        double free_at = b->starts[b->oldest] + b->window_s + guard;
+        if (free_at > s)
+            s = free_at;
+    }
+    return s;
+}
+
+static void window_take(gj_budget *b, double s)
+{
+    if (b->filled == b->window_n) {
+        b->starts[b->oldest] = s;
+        b->oldest = (b->oldest + 1) % b->window_n;
+    } else {
+        b->starts[(b->oldest + b->filled) % b->window_n] = s;
+        b->filled++;
+    }
+    b->last = s;
+}
+
+/* The server's window has ended: the next holds what was not taken of it
+ * yet, until an answer tells when it ends. */
+static void roll(gj_budget *b)
+{
+    b->learned = b->limit > 0;
+    b->left = b->next_left >= 0 ? b->next_left : b->limit;
+    b->next_left = -1;
+    b->reset_at = GJ_UNKNOWN;
+}
+
+/* What the server said, for a try that would begin at *s: 1 when it may
+ * (*s moved to the next window when this one has none left), 0 when it must
+ * ask again later. */
+static int take(gj_budget *b, double now, double *s, double max_wait)
+{
+    if (*s < b->reset_at) {
+        if (b->left > 0) {
+            b->left--;
+            return 1;
+        }
+        if (b->reset_at == GJ_UNKNOWN)
+            return b->in_flight == 0; /* no answer is to come: this one goes to learn */
+        if (b->reset_at - now > max_wait)
+            return 1; /* too long to wait: the server answers for itself */
+        *s = b->reset_at;
+    }
+    if (b->limit <= 0)
+        return 1; /* how much the next window holds is not known */
+    if (b->next_left < 0)
+        b->next_left = b->limit;
+    if (b->next_left > 0) {
+        b->next_left--;
+        return 1;
+    }
+    return 0;
+}
+
+double gj_budget_acquire(gj_budget *b, const gj_clock *clock, double max_wait, int retry, int *granted)
+{
+    double now, s;
+    *granted = 1;
+    if (b->window_n > 0 || b->learned || b->paused_until > 0) {
+        now = s = clock->now(clock->ud);
+        if (b->paused_until <= now)
+            b->paused_until = 0; /* the pause is over */
+        else if (b->paused_until - now <= max_wait)
+            s = b->paused_until;
+        if (b->window_n > 0)
+            s = window_free(b, s);
+        if (b->learned && now >= b->reset_at)
+            roll(b);
+        if (b->learned && !take(b, now, &s, max_wait)) {
+            *granted = 0;
+            return (b->reset_at == GJ_UNKNOWN || b->reset_at < now ? 0 : b->reset_at - now) + ASK_AGAIN;
+        }
+        if (b->window_n > 0)
+            window_take(b, s);
+        s -= now;
+    } else {
+        s = 0; /* nothing holds it: no need to ask the time */
+    }
+    b->in_flight++;
+    b->requests++;
+    if (retry)
+        b->retries++;
+    b->waited += s;
+    return s;
+}
+
+void gj_budget_release(gj_budget *b, const gj_res *r, const gj_clock *clock, size_t bytes)
+{
+    double remaining, reset, limit, now, at;
+    long current;
+    if (b->in_flight > 0)
+        b->in_flight--;
+    b->bytes += (double)bytes;
+    if (r == NULL)
+        return;
+    if (r->status == 429)
+        b->answers_429++;
+    if (gj_header_int(r, "ratelimit-limit", &limit) && limit >= 1)
+        b->limit = limit < 1e9 ? (long)limit : 1000000000L;
+    if (!gj_header_int(r, "ratelimit-remaining", &remaining) || !gj_header_int(r, "ratelimit-reset", &reset))
+        return;
+    if (remaining > 1e9)
+        remaining = 1e9;
+    /* GitLab sends a Unix time; the IETF draft a number of seconds */
+    now = clock->now(clock->ud);
+    at = reset < 1e9 ? now + reset : now + (reset - gj_wall_now());
+    if (!(at > now))
+        return; /* of a window over already */
+    if (!b->learned || b->reset_at == GJ_UNKNOWN || at > b->reset_at + 0.5) {
+        /* a window newer than the one known: every try in flight may count in it */
+        b->left = (long)remaining - b->in_flight;
+        b->next_left = -1;
+        b->reset_at = at;
+    } else {
+        /* the same window: the tries in flight in it, not those handed the next */
+        current = b->in_flight - (b->next_left >= 0 ? b->limit - b->next_left : 0);
+        if ((long)remaining - current < b->left)
+            b->left = (long)remaining - current;
+        if (at > b->reset_at)
+            b->reset_at = at;
+    }
+    if (b->left < 0)
+        b->left = 0;
+    b->learned = 1;
+}
+
+void gj_budget_pause(gj_budget *b, double now, double wait)
+{
+    if (wait > 0 && now + wait > b->paused_until)
+        b->paused_until = now + wait;
 }

@@ -42,6 +42,8 @@ typedef struct gj_call {
     int kind;               /* GJ_OBJECT, GJ_LIST, GJ_LOG, GJ_BYTES, GJ_NONE */
     int meta;               /* a log's result comes with the answer's status and the log's length */
     int attempts, hops;
+    int in_budget;          /* the budget counts a try of it as begun (and in flight) */
+    const gj_clock *clock;  /* the driver's clock, while a try is being decided */
     gj_outcome out;
     char errbuf[256];       /* the transport's description of a failure */
     void *conn;             /* the transport's connection, freed by conn_free */

@@ -4,6 +4,7 @@
 #include "client.h"
 #include "curl_transport.h"
 #include "options.h"
+#include "tries.h"
 #include "util.h"
 
 gj_client *gj_client_to(lua_State *L, int idx)
@@ -38,6 +39,34 @@ void gj_client_hook(lua_State *L, int idx, const char *name)
     }
 }
 
+double gj_client_now(lua_State *L, int idx)
+{
+    double t;
+    gj_client_hook(L, idx, "clock");
+    if (lua_type(L, -1) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return gj_mono_now();
+    }
+    lua_call(L, 0, 1);
+    t = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return t;
+}
+
+static double client_clock_now(void *ud)
+{
+    gj_client_clock *cc = (gj_client_clock *)ud;
+    return gj_client_now(cc->L, cc->idx);
+}
+
+void gj_client_clock_init(gj_client_clock *cc, lua_State *L, int idx)
+{
+    cc->clock.now = client_clock_now;
+    cc->clock.ud = cc;
+    cc->L = L;
+    cc->idx = idx;
+}
+
 void gj_client_sleep(lua_State *L, int idx, double s)
 {
     if (!(s > 0))
@@ -57,6 +86,7 @@ void gj_client_drop(lua_State *L, int idx, gj_call *k)
     gj_client *c = k->client;
     if (k->state == GJ_ACTIVE)
         gj_curl_multi_remove(c->multi, k);
+    gj_try_abandon(k);
     gj_call_unlink(&c->calls, k);
     k->state = GJ_DONE;
     gj_call_release(L, k);
@@ -73,6 +103,7 @@ void gj_client_release(lua_State *L, int idx, gj_client *c)
     gj_call_release(L, &c->sync);
     gj_call_free(&c->sync);
     gj_conf_free(&c->conf);
+    gj_budget_free(&c->budget);
 }
 
 int gj_client_new(lua_State *L)
@@ -108,7 +139,8 @@ int gj_client_new(lua_State *L)
     }
     gj_setuservalue(L, -2);
     c->conf = conf;
-    if (gj_conf_own(&c->conf) || (t != LUA_TFUNCTION && gj_curl_open(&c->sync))) {
+    if (gj_conf_own(&c->conf) || gj_budget_init(&c->budget, conf.rate_n, conf.rate_per) ||
+        (t != LUA_TFUNCTION && gj_curl_open(&c->sync))) {
         lua_replace(L, 1);
         lua_settop(L, 1);
         gj_client_release(L, 1, c);
@@ -207,7 +239,28 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* client:stats(): what the client has spent: requests begun, answers of 429,
+ * retries, body bytes read, and seconds its budget held requests back. */
+static int l_stats(lua_State *L)
+{
+    gj_client *c = gj_client_to(L, 1);
+    const gj_budget *b = &c->budget;
+    lua_createtable(L, 0, 5);
+    lua_pushnumber(L, b->requests);
+    lua_setfield(L, -2, "requests");
+    lua_pushnumber(L, b->answers_429);
+    lua_setfield(L, -2, "rate_limited");
+    lua_pushnumber(L, b->retries);
+    lua_setfield(L, -2, "retries");
+    lua_pushnumber(L, b->bytes);
+    lua_setfield(L, -2, "bytes");
+    lua_pushnumber(L, b->waited);
+    lua_setfield(L, -2, "waited");
+    return 1;
+}
+
 const luaL_Reg gj_client_methods[] = {
+    {"stats", l_stats},
     {"close", l_close},
     {"sleep", l_sleep},
     {"now", l_now},

@@ -30,6 +30,15 @@ gj_client *gj_client_to(lua_State *L, int idx);
 gj_client *gj_client_check(lua_State *L, int idx);
 /* Pushes the client's transport, sleep or clock option (or nil). */
 void gj_client_hook(lua_State *L, int idx, const char *name);
+/* Seconds on the client's clock (its clock option, else the monotonic clock). */
+double gj_client_now(lua_State *L, int idx);
+/* A budget clock reading gj_client_now for the client at stack index idx. */
+typedef struct gj_client_clock {
+    gj_clock clock;
+    lua_State *L;
+    int idx;
+} gj_client_clock;
+void gj_client_clock_init(gj_client_clock *cc, lua_State *L, int idx);
 /* Waits through the client's sleep (a Lua function), else nanosleep. */
 void gj_client_sleep(lua_State *L, int idx, double s);
 /* Stops a started call for good; its callback never runs. */

@@ -164,6 +164,22 @@ static int prepare(gj_call *k)
     SET(CURLOPT_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
     if (c->ca_file)
         SET(CURLOPT_CAINFO, c->ca_file);
+    if (c->proxy) {
+        SET(CURLOPT_PROXY, c->proxy); /* "": none, whatever the environment says */
+#if LIBCURL_VERSION_NUM >= 0x073400
+        /* an https proxy is verified as the server is */
+        SET(CURLOPT_PROXY_SSL_VERIFYPEER, c->verify_tls ? 1L : 0L);
+        SET(CURLOPT_PROXY_SSL_VERIFYHOST, c->verify_tls ? 2L : 0L);
+        if (c->ca_file)
+            SET(CURLOPT_PROXY_CAINFO, c->ca_file);
+#endif
+    }
+    if (c->cert_file) {
+        SET(CURLOPT_SSLCERT, c->cert_file);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (c->key_file)
+        SET(CURLOPT_SSLKEY, c->key_file);
     /* compression for JSON and logs, not where a Range or a length counts */
     SET(CURLOPT_ACCEPT_ENCODING, k->kind == GJ_BYTES || k->req.range_from >= 0 ? NULL : "");
     SET(CURLOPT_TCP_KEEPALIVE, 1L);

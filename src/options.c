@@ -13,7 +13,8 @@
 static const char *const NEW_OPTS[] = {
     "url", "token", "job_token", "oauth_token", "timeout", "connect_timeout",
     "retries", "verify_tls", "ca_file", "user_agent", "transport", "sleep",
-    "clock", "max_body", NULL};
+    "clock", "max_body", "rate_limit", "proxy", "cert_file", "key_file",
+    "keep_base_url", NULL};
 
 /* new's one argument, its options table at stack index 1 */
 static const gj_args NEW_ARGS = {NULL, 0, 1, {"new", 0, 0, NULL}};
@@ -150,6 +151,96 @@ static void retries_opt(const gj_args *a, gj_conf *c)
     lua_pop(L, 1);
 }
 
+/* rate_limit = {requests = N, per = seconds}, or false / nil for none. */
+static void rate_limit_opt(const gj_args *a, gj_conf *c)
+{
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, "rate_limit"), r = lua_gettop(L);
+    c->rate_n = 0;
+    c->rate_per = 0;
+    if (t == LUA_TTABLE) {
+        lua_Number n, per;
+        lua_pushnil(L);
+        while (lua_next(L, r)) {
+            if (lua_type(L, -2) != LUA_TSTRING ||
+                (strcmp(lua_tostring(L, -2), "requests") != 0 && strcmp(lua_tostring(L, -2), "per") != 0))
+                gj_args_error(a, 1, lua_pushfstring(L, "rate_limit: unknown option '%s'",
+                                                    lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                                                   : luaL_typename(L, -2)));
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, r, "requests");
+        n = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(n >= 1 && n <= 1e6) || n != floor(n))
+            gj_args_error(a, 1, "rate_limit.requests: integer from 1 to 1000000 expected");
+        lua_getfield(L, r, "per");
+        per = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(per > 0 && per <= 86400))
+            gj_args_error(a, 1, "rate_limit.per: seconds (a positive number, at most a day) expected");
+        c->rate_n = (int)n;
+        c->rate_per = per;
+        lua_pop(L, 2);
+    } else if (!(t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, r)))) {
+        gj_args_expected(a, 1, r, "rate_limit", "table {requests = N, per = seconds} or false");
+    }
+    lua_pop(L, 1);
+}
+
+/* proxy = "scheme://host:port" (libcurl's schemes), false for none, nil for
+ * libcurl's http_proxy, https_proxy and no_proxy environment variables. */
+static void proxy_opt(const gj_args *a, gj_conf *c)
+{
+    static const char *const schemes[] = {"http", "https", "socks4", "socks4a", "socks5", "socks5h", NULL};
+    lua_State *L = a->L;
+    int t = gj_args_field(L, 1, "proxy"), i;
+    if (t == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n), *sep = strstr(s, "://");
+        check_bytes(a, "proxy", s, n, HEADER);
+        if (n == 0)
+            gj_args_error(a, 1, "proxy: a proxy URL expected (false for none), got ''");
+        for (i = 0; sep && schemes[i]; i++)
+            if ((size_t)(sep - s) == strlen(schemes[i]) && strncmp(s, schemes[i], (size_t)(sep - s)) == 0)
+                break;
+        if (sep && schemes[i] == NULL)
+            gj_args_error(a, 1, "proxy: http, https, socks4, socks4a, socks5 or socks5h URL expected");
+        c->proxy = (char *)s;
+    } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+        c->proxy = (char *)"";
+    } else if (t != LUA_TNIL) {
+        gj_args_expected(a, 1, lua_gettop(L), "proxy", "string or false");
+    }
+    lua_pop(L, 1); /* a string stays anchored in the options table */
+}
+
+/* The options that speak of libcurl's own connections. */
+static void connection_opts(const gj_args *a, gj_conf *c)
+{
+    static const char *const own[] = {"proxy", "cert_file", "key_file", NULL};
+    lua_State *L = a->L;
+    int t, i;
+    proxy_opt(a, c);
+    c->cert_file = (char *)str_opt(a, "cert_file", NULL, PLAIN);
+    c->key_file = (char *)str_opt(a, "key_file", NULL, PLAIN);
+    if (c->key_file && c->cert_file == NULL)
+        gj_args_error(a, 1, "key_file: given without cert_file (the certificate it is the key of)");
+    t = gj_args_field(L, 1, "keep_base_url");
+    if (t == LUA_TBOOLEAN)
+        c->keep_base_url = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL)
+        gj_args_expected(a, 1, lua_gettop(L), "keep_base_url", "boolean");
+    lua_pop(L, 1);
+    t = gj_args_field(L, 1, "transport");
+    lua_pop(L, 1);
+    for (i = 0; t != LUA_TNIL && own[i]; i++) {
+        int given = (gj_args_field(L, 1, own[i]), lua_toboolean(L, -1)); /* false: none anyway */
+        lua_pop(L, 1);
+        if (given)
+            gj_args_error(a, 1, lua_pushfstring(L, "%s: not used with a transport, which makes its own "
+                                                   "connections (set it there)", own[i]));
+    }
+}
+
 void gj_conf_read(lua_State *L, gj_conf *c)
 {
     static const char *const fns[] = {"transport", "sleep", "clock", NULL};
@@ -185,6 +276,8 @@ void gj_conf_read(lua_State *L, gj_conf *c)
         gj_args_expected(&a, 1, lua_gettop(L), "verify_tls", "boolean");
     lua_pop(L, 1);
     retries_opt(&a, c);
+    rate_limit_opt(&a, c);
+    connection_opts(&a, c);
     for (i = 0; fns[i]; i++) {
         t = gj_args_field(L, 1, fns[i]);
         if (t != LUA_TNIL && t != LUA_TFUNCTION)
@@ -195,7 +288,7 @@ void gj_conf_read(lua_State *L, gj_conf *c)
 
 int gj_conf_own(gj_conf *c)
 {
-    char *src[6], **dst[6];
+    char *src[9], **dst[9];
     size_t n;
     int i;
     src[0] = c->base, dst[0] = &c->base;
@@ -204,10 +297,13 @@ int gj_conf_own(gj_conf *c)
     src[3] = c->oauth_token, dst[3] = &c->oauth_token;
     src[4] = c->user_agent ? c->user_agent : (char *)"gitlab-jobs/" GJ_VERSION, dst[4] = &c->user_agent;
     src[5] = c->ca_file, dst[5] = &c->ca_file;
+    src[6] = c->proxy, dst[6] = &c->proxy;
+    src[7] = c->cert_file, dst[7] = &c->cert_file;
+    src[8] = c->key_file, dst[8] = &c->key_file;
     /* borrowed until copied: on a failure only copies are left to free */
-    for (i = 0; i < 6; i++)
+    for (i = 0; i < 9; i++)
         *dst[i] = NULL;
-    for (i = 0; i < 6; i++)
+    for (i = 0; i < 9; i++)
         if (src[i] && (*dst[i] = gj_dupstr(src[i])) == NULL)
             return -1;
     n = strlen(c->base);
@@ -238,4 +334,9 @@ void gj_conf_free(gj_conf *c)
     c->user_agent = NULL;
     free(c->ca_file);
     c->ca_file = NULL;
+    gj_free_secret(&c->proxy); /* it may carry a user and password */
+    free(c->cert_file);
+    c->cert_file = NULL;
+    free(c->key_file);
+    c->key_file = NULL;
 }

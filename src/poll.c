@@ -120,19 +120,16 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
 {
     for (;;) {
         gj_call *k;
-        double now = gj_mono_now(), gate;
+        double now = gj_mono_now(), wait;
         for (k = c->calls; k; k = k->next)
             if (k->state == GJ_QUEUED && k->due <= now)
                 break;
         if (k == NULL || c->closed)
             return;
-        gate = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
-        if (gate > 0) {
-            /* the gate holds every queued call, each timer moved past it */
-            for (k = c->calls; k; k = k->next)
-                if (k->state == GJ_QUEUED && k->due < now + gate)
-                    k->due = now + gate;
-            return;
+        wait = gj_try_acquire(k, &gj_mono_clock);
+        if (wait > 0) { /* the budget holds it: a timer till then */
+            k->due = now + wait;
+            continue;
         }
         gj_try_begin(k, L);
         k->state = GJ_ACTIVE;
@@ -142,14 +139,17 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
                 gj_client_drop(L, 1, k);
                 lua_error(L);
             }
+            gj_try_answered(k, &gj_mono_clock);
             step(L, k);
             sweep(L, c);
         } else if (c->multi == NULL && (c->multi = gj_curl_multi_new()) == NULL) {
             gj_try_failed(k, "out of memory starting the request");
             k->state = GJ_QUEUED; /* never added: nothing to remove */
+            gj_try_answered(k, &gj_mono_clock);
             step(L, k);
         } else if (gj_curl_multi_add(c->multi, k)) {
             k->state = GJ_QUEUED;
+            gj_try_answered(k, &gj_mono_clock);
             step(L, k);
         }
     }
@@ -197,8 +197,10 @@ static int l_poll(lua_State *L)
         } else {
             gj_nanosleep(wait);
         }
-        while (!c->closed && c->multi && (k = gj_curl_multi_done(c->multi)) != NULL)
+        while (!c->closed && c->multi && (k = gj_curl_multi_done(c->multi)) != NULL) {
+            gj_try_answered(k, &gj_mono_clock);
             step(L, k);
+        }
         sweep(L, c);
         if (c->closed || gj_mono_now() >= deadline)
             break;
@@ -245,6 +247,7 @@ static int l_handle_gc(lua_State *L)
         gj_call_unlink(&k->client->calls, k);
         k->state = GJ_DONE;
     }
+    gj_try_abandon(k); /* a stepped call whose transport raised, too */
     gj_call_release(L, k);
     gj_call_free(k);
     return 0;

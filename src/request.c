@@ -90,6 +90,35 @@ int gj_same_origin(const gj_conf *c, const char *url)
     return 1;
 }
 
+/* Where /api/v4 begins in the path p[0..n) (before its query), as a whole
+ * segment; n when it is not there. */
+static size_t api_at(const char *p, size_t n)
+{
+    size_t i, end;
+    for (end = 0; end < n && p[end] != '?' && p[end] != '#'; end++)
+        ;
+    for (i = 0; i + 7 <= end; i++)
+        if (memcmp(p + i, "/api/v4", 7) == 0 && (i + 7 == end || p[i + 7] == '/'))
+            return i;
+    return n;
+}
+
+int gj_req_rebase(gj_buf *out, const gj_conf *c, const char *url, size_t n)
+{
+    size_t o = 0, at;
+    gj_buf_reset(out);
+    if ((n > 7 && strncmp(url, "http://", 7) == 0) || (n > 8 && strncmp(url, "https://", 8) == 0)) {
+        for (o = url[4] == ':' ? 7 : 8; o < n && url[o] != '/' && url[o] != '?' && url[o] != '#'; o++)
+            ;
+    }
+    if (o == 0) /* not http(s): left for the pager to refuse */
+        return gj_buf_add(out, url, n);
+    at = api_at(url + o, n - o);
+    if (at < n - o) /* the prefix goes with the origin */
+        return gj_buf_adds(out, c->base) || gj_buf_add(out, url + o + at, n - o - at);
+    return gj_buf_add(out, c->base, c->origin_len) || gj_buf_add(out, url + o, n - o);
+}
+
 int gj_req_begin(gj_req *r, const gj_conf *c, const char *method)
 {
     gj_buf_reset(&r->url);

@@ -56,5 +56,10 @@ int gj_json_string(gj_buf *b, const char *s, size_t n);
 size_t gj_origin_len(const char *url);
 /* url has the client's scheme, host and port. */
 int gj_same_origin(const gj_conf *c, const char *url);
+/* keep_base_url: a Link URL (n bytes, not NUL-terminated) moved onto the
+ * client's own scheme, host, port and prefix: what follows its /api/v4 goes
+ * after base (with no /api/v4 in it, its path after base's origin). A URL
+ * that is not http(s) is copied as it is. 0, or -1 when out of memory. */
+int gj_req_rebase(gj_buf *out, const gj_conf *c, const char *url, size_t n);
 
 #endif

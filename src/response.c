@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "request.h"
 #include "response.h"
 #include "util.h"
 
@@ -24,7 +25,7 @@ static void set_int_field(lua_State *L, const gj_res *r, const char *header, con
     }
 }
 
-void gj_push_page(lua_State *L, const gj_res *r)
+void gj_push_page(lua_State *L, const gj_res *r, const gj_conf *c)
 {
     size_t n;
     const char *link;
@@ -36,7 +37,16 @@ void gj_push_page(lua_State *L, const gj_res *r)
     set_int_field(L, r, "x-total", "total");
     set_int_field(L, r, "x-total-pages", "total_pages");
     link = gj_next_link(r, &n);
-    if (link) {
+    if (link && c->keep_base_url) {
+        gj_buf b = {NULL, 0, 0};
+        if (gj_req_rebase(&b, c, link, n)) {
+            gj_buf_free(&b);
+            luaL_error(L, "gitlab.jobs: out of memory");
+        }
+        lua_pushlstring(L, b.p, b.n);
+        gj_buf_free(&b);
+        lua_setfield(L, -2, "next_url");
+    } else if (link) {
         lua_pushlstring(L, link, n);
         lua_setfield(L, -2, "next_url");
     }
@@ -454,7 +464,7 @@ int gj_push_result(lua_State *L, const gj_call *k)
         return gj_push_error(L, &e, body, k->res.body.n);
     }
     if (k->kind == GJ_LIST) {
-        gj_push_page(L, &k->res);
+        gj_push_page(L, &k->res, k->conf);
         return 2;
     }
     return 1;

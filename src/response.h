@@ -18,8 +18,9 @@ typedef struct gj_errinfo {
     double retry_after;     /* < 0 when none */
 } gj_errinfo;
 
-/* Pushes the page table read from the pagination headers. */
-void gj_push_page(lua_State *L, const gj_res *r);
+/* Pushes the page table read from the pagination headers (its next_url
+ * rebased onto the client's url when c says keep_base_url). */
+void gj_push_page(lua_State *L, const gj_res *r, const gj_conf *c);
 /* Decodes JSON with the module's private decoder: on success pushes the
  * value (JSON null removed, integral numbers as integers) and returns 1;
  * else pushes a message and returns 0. */

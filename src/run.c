@@ -25,18 +25,21 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
 {
     double wait = 0;
     int tix;
+    gj_client_clock cc;
+    gj_client_clock_init(&cc, L, 1);
     gj_client_hook(L, 1, "transport");
     tix = lua_gettop(L);
     gj_tries_start(k);
     for (;;) {
-        wait = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
-        if (wait > 0)
+        while ((wait = gj_try_acquire(k, &cc.clock)) > 0)
             gj_client_sleep(L, 1, wait);
         gj_try_begin(k, L);
         if (gj_run_try(L, c, k, tix)) {
+            gj_try_abandon(k);
             gj_body_release(L, &k->body);
             return lua_error(L);
         }
+        gj_try_answered(k, &cc.clock);
         if (k->body.err_ref != LUA_NOREF) { /* a callback raised: its file goes */
             gj_body_finish(&k->body, L, 0);
             gj_unref(L, &k->body.sink_ref);

@@ -33,16 +33,29 @@ static int l_begin(lua_State *L)
     return 1;
 }
 
+/* A clock reading the handle's client's clock option (the handle at stack
+ * index 1); it pushes the client, to be popped after use. */
+static void client_clock(lua_State *L, gj_client_clock *cc)
+{
+    gj_getuservalue(L, 1);
+    lua_rawgeti(L, -1, 1);
+    gj_client_clock_init(cc, L, lua_gettop(L));
+}
+
 /* The request of the next try, or nil and how long to wait first. */
 static int l_request(lua_State *L)
 {
     gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
     gj_client *c = k->client;
+    gj_client_clock cc;
     double wait;
     if (c->closed)
         return luaL_error(L, "gitlab.jobs: the client is closed");
-    wait = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
-    if (wait > 0) {
+    lua_settop(L, 1);
+    client_clock(L, &cc);
+    wait = gj_try_acquire(k, &cc.clock);
+    lua_settop(L, 1);
+    if (wait > 0) { /* the caller sleeps, then asks again */
         lua_pushnil(L);
         lua_pushnumber(L, wait);
         return 2;
@@ -57,10 +70,13 @@ static int l_request(lua_State *L)
 static int l_response(lua_State *L)
 {
     gj_call *k = (gj_call *)luaL_checkudata(L, 1, GJ_CALL_MT);
+    gj_client_clock cc;
     double wait = 0;
     lua_settop(L, 3);
     k->body.L = L;
     gj_lua_read_res(L, k, 2);
+    client_clock(L, &cc); /* the client at 4, while the try is decided */
+    gj_try_answered(k, &cc.clock);
     if (k->body.err_ref != LUA_NOREF) { /* a callback raised: its file goes */
         gj_body_finish(&k->body, L, 0);
         gj_unref(L, &k->body.sink_ref);

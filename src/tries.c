@@ -7,6 +7,7 @@
 
 void gj_tries_start(gj_call *k)
 {
+    gj_try_abandon(k); /* a start handed to a call that raised while it waited */
     gj_req_headers(&k->req, k->conf);
     k->attempts = 0;
     k->hops = 0;
@@ -25,6 +26,30 @@ void gj_try_begin(gj_call *k, lua_State *L)
     /* a log past its offset, or a download cut short: only the rest */
     k->req.range_from = from > 0 || k->body.ranged ? (long long)from : -1;
     gj_req_headers(&k->req, k->conf);
+}
+
+double gj_try_acquire(gj_call *k, const gj_clock *clock)
+{
+    if (k->in_budget)
+        return 0;
+    return gj_budget_acquire(k->budget, clock, k->conf->max_wait, k->attempts > 0, &k->in_budget);
+}
+
+void gj_try_answered(gj_call *k, const gj_clock *clock)
+{
+    k->clock = clock;
+    if (!k->in_budget)
+        return;
+    k->in_budget = 0;
+    gj_budget_release(k->budget, k->out.ok ? &k->res : NULL, clock, k->body.received);
+}
+
+void gj_try_abandon(gj_call *k)
+{
+    if (k->in_budget) {
+        k->in_budget = 0;
+        gj_budget_release(k->budget, NULL, &gj_mono_clock, 0);
+    }
 }
 
 int gj_tries_ok(const gj_call *k)
@@ -82,14 +107,22 @@ static double backoff(gj_call *k)
     return gj_backoff(k->conf, k->attempts, k->conf->base_delay, k->conf->max_delay);
 }
 
+static int decide(gj_call *k, double *wait);
+
 int gj_try_end(gj_call *k, double *wait)
+{
+    int step = decide(k, wait);
+    k->clock = NULL; /* the driver's, valid only while it decides */
+    return step;
+}
+
+static int decide(gj_call *k, double *wait)
 {
     gj_conf *c = k->conf;
     int post = strcmp(k->req.method, "POST") == 0, get = strcmp(k->req.method, "GET") == 0;
     if (k->body.too_big || k->body.failed[0])
         return GJ_TRY_DONE;
     if (k->out.ok) {
-        gj_budget_note(k->budget, &k->res, gj_wall_now());
         if (get && is_redirect(k->res.status) && k->hops < 10) {
             size_t n;
             const char *loc = gj_header(&k->res, "location", &n);
@@ -112,6 +145,10 @@ int gj_try_end(gj_call *k, double *wait)
                 return GJ_TRY_DONE; /* the caller decides: err.retry_after says how long */
             if (*wait < 0)
                 *wait = backoff(k);
+            if (k->res.status == 429) { /* every call of the client waits with this one */
+                const gj_clock *clock = k->clock ? k->clock : &gj_mono_clock;
+                gj_budget_pause(k->budget, clock->now(clock->ud), *wait);
+            }
             return GJ_TRY_WAIT;
         }
         return GJ_TRY_DONE;

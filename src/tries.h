@@ -13,6 +13,17 @@ enum { GJ_TRY_DONE, GJ_TRY_AGAIN, GJ_TRY_WAIT };
 void gj_tries_start(gj_call *k);
 /* Before each try: counts it and resets the answer. */
 void gj_try_begin(gj_call *k, lua_State *L);
+/* The budget's wait before a try (0: now). The driver waits, then asks
+ * again, until it is told 0: the try is counted as begun once the budget
+ * has handed it a start, and then 0 is all it is told. clock: the one the
+ * driver waits by. */
+double gj_try_acquire(gj_call *k, const gj_clock *clock);
+/* Right after each try's transport returned: the budget told how it ended
+ * (what the answer's headers say, the try no more in flight). The clock is
+ * kept for gj_try_end, which the driver calls next. */
+void gj_try_answered(gj_call *k, const gj_clock *clock);
+/* Tells the budget a call gave up its counted try without one (dropped). */
+void gj_try_abandon(gj_call *k);
 /* After a try, with k->out set: GJ_TRY_DONE, GJ_TRY_AGAIN, or GJ_TRY_WAIT
  * and *wait seconds. */
 int gj_try_end(gj_call *k, double *wait);

@@ -528,6 +528,8 @@ class Store:
         self._project_cache = {}
         self._pipeline_cache = {}
         self.job_tokens = {}
+        # job list pages rendered once (scale.py), by project id
+        self.pages = {}
 
         self._add_project(Project(1, "acme/platform/api", "Public API service",
                                   namespace_id=12, parent_id=10))
@@ -909,9 +911,8 @@ class Store:
             job.retried = bool(step["retried"])
             self._pipeline_cache.pop(job.pipeline_id, None)
         if "fields" in step:
-            if job.fields is None:
-                job.fields = {}
-            job.fields.update(step["fields"])
+            # assigned, never changed in place: a write is what marks a kept page stale
+            job.fields = dict(job.fields or {}, **step["fields"])
         if step.get("artifacts_remove"):
             self.remove_artifacts(job)
         if "artifacts_files" in step:

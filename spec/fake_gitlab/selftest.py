@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "server.py")
 sys.path.insert(0, HERE)
 import selftest_artifacts  # noqa: E402
+import selftest_scale  # noqa: E402
 VERBOSE = "-v" in sys.argv
 
 TOKEN = {"PRIVATE-TOKEN": "glpat-valid-token"}
@@ -926,6 +927,7 @@ def main():
     try:
         run_main(primary, secondary)
         selftest_artifacts.run(sys.modules[__name__], primary, storage, p.pid)
+        selftest_scale.run(sys.modules[__name__], primary)
     except Exception:
         import traceback
         traceback.print_exc()
@@ -939,6 +941,7 @@ def main():
     err = p.stderr.read()
     check("no tracebacks on stderr", "Traceback" not in err, err[-2000:])
     run_tls()
+    selftest_scale.run_servers(sys.modules[__name__])
     run_lifecycle()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

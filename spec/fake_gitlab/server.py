@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, quote_plus, unquote, unquote_to_bytes
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import archives  # noqa: E402
 import model  # noqa: E402
+import scale  # noqa: E402
 import storage  # noqa: E402
 
 API = "/api/v4"
@@ -89,6 +90,9 @@ DEFAULT_CONFIG = {
     "storage_url_expires": 600,
     "ranges": {"archive": True, "file": False, "trace": False, "storage": True},
     "keep_latest_artifacts": True,
+    "latency": 0,
+    "request_log": True,
+    "link_prefix": None,
 }
 # Which answers honour Range: by default as GitLab's do (Workhorse's sendfile and object
 # storage do; the trace route and Workhorse's single files send the whole body).
@@ -185,6 +189,8 @@ class State:
         self.storage_requests = 0
         self.rl_start = None
         self.rl_observed = 0
+        self.throttled = 0
+        self.prerendered = 0
 
     def reset(self):
         with self.lock:
@@ -536,7 +542,7 @@ def offset_headers(ctx, pairs, route_params, page, per, total, has_next, totals)
     out_of_range = page > 1 and start >= total
     next_page = page + 1 if has_next else None
     prev_page = page - 1 if page > 1 and not out_of_range else None
-    url = ctx["link_base"] + ctx["raw_path"]
+    url = ctx["link_base"] + ctx["link_path"]
 
     def href(n):
         return "%s?%s" % (url, link_query(pairs, route_params, {"page": n, "per_page": per}))
@@ -1031,21 +1037,14 @@ def list_project_jobs(c):
             return jresp(405, MSG_KEYSET_405)
         per = clamp_per_page(pairs)
         cur = last(pairs, "cursor")
-        start = 0
-        if cur:
-            after = decode_cursor(cur)
-            start = len(items)
-            for i, j in enumerate(items):
-                if j.id < after:
-                    start = i
-                    break
+        start = first_below(items, decode_cursor(cur)) if cur else 0
         rows = items[start:start + per]
         headers = []
         if len(items) > start + per:
             q = link_query(pairs, route_params, {"per_page": per, "cursor": encode_cursor(rows[-1].id),
                                                  "pagination": "keyset"})
-            headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["raw_path"], q)))
-        return jresp(200, [c.render(j) for j in rows], headers)
+            headers.append(("Link", '<%s%s?%s>; rel="next"' % (ctx["link_base"], ctx["link_path"], q)))
+        return page_resp(c, rows, headers)
     if c.sort == "asc":
         items = items[::-1]
     limit = int(cfg.get("offset_limit") or 0)
@@ -1063,7 +1062,28 @@ def offset_list(c, items, route_params, totals):
     rows = items[start:start + per]
     has_next = len(items) > start + per
     headers = offset_headers(c.ctx, c.pairs, route_params, page, per, len(items), has_next, totals)
-    return jresp(200, [c.render(j) for j in rows], headers)
+    return page_resp(c, rows, headers)
+
+
+def first_below(items, after):
+    """The index of the first job whose id is below after (items: newest first), else len(items)."""
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if items[mid].id < after:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def page_resp(c, rows, headers):
+    """A page of jobs: the body rendered once (scale.py) when there is one for exactly these rows."""
+    body = scale.page_body(c.store, c.project.id, rows, c.off)
+    if body is None:
+        return jresp(200, [c.render(j) for j in rows], headers)
+    c.st.prerendered += 1
+    return Resp(200, body, "application/json", headers)
 
 
 ROUTES = {
@@ -1116,6 +1136,12 @@ def validate_config(data):
             return "keyset must be supported, ignored or refused"
         if k == "link_base" and v is not None and (not isinstance(v, str) or "://" not in v):
             return "link_base must be null or an absolute URL such as http://host:port[/prefix]"
+        if k == "link_prefix" and v is not None and (not isinstance(v, str) or not PREFIX_RE.match(v)):
+            return "link_prefix must be null or a path prefix such as \"\" or \"/gitlab\""
+        if k == "request_log" and not isinstance(v, bool):
+            return "request_log must be a boolean"
+        if k == "latency" and (not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 60):
+            return "latency must be a number of seconds from 0 to 60"
         if k == "offset_limit" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             return "offset_limit must be a non-negative integer"
         if k == "utc_offset":
@@ -1194,6 +1220,15 @@ def build_fault(spec):
         if k in f and (not isinstance(f[k], int) or isinstance(f[k], bool) or f[k] < 0):
             raise ValueError("%s must be a non-negative integer" % k)
     return f
+
+
+def latency_wait(st):
+    """Config latency: every /api/v4 answer waits that long first (outside the lock, so
+    that answers on other connections wait at the same time, as on a distant server)."""
+    with st.lock:
+        delay = st.config.get("latency") or 0
+    if delay > 0:
+        time.sleep(delay)
 
 
 # --------------------------------------------------------------------------
@@ -1448,17 +1483,23 @@ class Handler(BaseHTTPRequestHandler):
         base = "%s://%s" % (self.server.scheme, host)
         with st.lock:
             link_base = st.config.get("link_base") or base
+            link_prefix = st.config.get("link_prefix")
+        link_path = raw_path if link_prefix is None else link_prefix + raw_path[len(prefix):]
         ctx = {"base": base, "link_base": link_base.rstrip("/"), "raw_path": raw_path, "prefix": prefix,
-               "sub": raw_sub, "query": query, "method": method}
+               "sub": raw_sub, "query": query, "method": method, "link_path": link_path}
         entry = self.new_entry(raw_path, query, pairs, hdrs, body)
         with st.lock:
-            st.requests.append(entry)
+            if st.config.get("request_log", True):
+                st.requests.append(entry)
             st.api_requests += 1
             st.api_conn_ids.add(self.conn_id)
             fault = st.take_fault(method, raw_sub, self.server.name)
             rl = None if fault else st.rate_limit_tick()
             if fault:
                 entry["fault"] = fault["kind"]
+            elif rl is not None and rl[0]:
+                st.throttled += 1
+        latency_wait(st)
 
         def real():
             return api_response(st, method, raw_sub, pairs, hdrs, body, ctx)
@@ -1694,7 +1735,8 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             self.control_ok({"connections": st.connections, "api_connections": len(st.api_conn_ids),
-                             "requests": st.api_requests, "storage_requests": st.storage_requests})
+                             "requests": st.api_requests, "storage_requests": st.storage_requests,
+                             "throttled": st.throttled, "prerendered": st.prerendered})
 
     def ctl_config(self, data):
         st = self.server.state
@@ -1714,6 +1756,16 @@ class Handler(BaseHTTPRequestHandler):
                 st.rl_start = None
                 st.rl_observed = 0
             self.control_ok(st.config)
+
+    def ctl_add_projects(self, data):
+        st = self.server.state
+        err = scale.validate(data)
+        if err:
+            return self.control_fail(err)
+        with st.lock:
+            made = scale.add_projects(st.store, data["count"], data["jobs"], st.base_url(), st.utc_offset(),
+                                      jdump, data.get("prerender", False))
+        self.control_ok(made)
 
     def ctl_faults(self, data):
         st = self.server.state
@@ -1827,6 +1879,7 @@ CONTROL_VERBS = {
     ("GET", "stats"): Handler.ctl_stats,
     ("GET", "config"): Handler.ctl_config,
     ("POST", "config"): Handler.ctl_set_config,
+    ("POST", "projects"): Handler.ctl_add_projects,
     ("GET", "faults"): Handler.ctl_faults,
     ("DELETE", "faults"): Handler.ctl_clear_faults,
     ("POST", "faults"): Handler.ctl_add_faults,
@@ -1907,6 +1960,15 @@ class Listener(ThreadingHTTPServer):
         ThreadingHTTPServer.handle_error(self, request, client_address)
 
 
+def require_client_cert(ctx, ca_file):
+    """Mutual TLS: the handshake fails unless the client shows a certificate signed by ca_file.
+    TLS 1.2 at most, where the server judges the certificate inside the handshake (with TLS 1.3
+    a client learns of the refusal only at its first read, as a read error)."""
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca_file)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+
 def write_url_file(path, urls):
     d = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
@@ -1924,6 +1986,7 @@ def main(argv=None):
     ap.add_argument("--url-file")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--tls-client-ca", help="require a client certificate signed by this CA (mutual TLS)")
     ap.add_argument("--parent-pid", type=int)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -1938,6 +2001,10 @@ def main(argv=None):
             ctx.set_alpn_protocols(["http/1.1"])
         except NotImplementedError:
             pass
+    if args.tls_client_ca:
+        if ctx is None:
+            ap.error("--tls-client-ca needs --tls-cert and --tls-key")
+        require_client_cert(ctx, args.tls_client_ca)
 
     state = State(verbose=args.verbose)
     listeners = [Listener((args.host, port), state, name, ctx)

@@ -22,6 +22,15 @@ local function strip_nulls(v)
   return v
 end
 
+--- A Lua transport over luasocket (a socket per request): the stepped driver's way.
+function M.socket_transport(req)
+  local out = {}
+  local _, status, headers = http.request{ url = req.url, method = req.method, headers = req.headers,
+    source = req.body and ltn12.source.string(req.body) or nil, sink = ltn12.sink.table(out) }
+  if type(status) ~= "number" then return nil, tostring(status) end
+  return { status = status, headers = headers, body = table.concat(out) }
+end
+
 --- Decodes a JSON text as the control API's answers are: null as nil.
 function M.decode(text)
   return strip_nulls(cjson.decode(text))
