@@ -89,6 +89,7 @@ DEFAULT_CONFIG = {
     "storage_url_expires": 600,
     "ranges": {"archive": True, "file": False, "trace": False, "storage": True},
     "keep_latest_artifacts": True,
+    "latency": 0,
 }
 # Which answers honour Range: by default as GitLab's do (Workhorse's sendfile and object
 # storage do; the trace route and Workhorse's single files send the whole body).
@@ -1116,6 +1117,8 @@ def validate_config(data):
             return "keyset must be supported, ignored or refused"
         if k == "link_base" and v is not None and (not isinstance(v, str) or "://" not in v):
             return "link_base must be null or an absolute URL such as http://host:port[/prefix]"
+        if k == "latency" and (not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 60):
+            return "latency must be a number of seconds from 0 to 60"
         if k == "offset_limit" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
             return "offset_limit must be a non-negative integer"
         if k == "utc_offset":
@@ -1459,6 +1462,10 @@ class Handler(BaseHTTPRequestHandler):
             rl = None if fault else st.rate_limit_tick()
             if fault:
                 entry["fault"] = fault["kind"]
+            latency = st.config["latency"]
+        if latency:
+            # a slow server: every answer (faulted ones too) waits, other requests go on meanwhile
+            time.sleep(latency)
 
         def real():
             return api_response(st, method, raw_sub, pairs, hdrs, body, ctx)
