@@ -18,7 +18,7 @@ CC ?= cc
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wpedantic -Wmissing-prototypes -Wshadow -Werror
 # The module's sources, bottom first; the rockspec lists the same (a spec checks it).
-SRC = src/util.c src/buf.c src/args.c src/request.c src/answer.c src/gate.c src/file.c src/body.c \
+SRC = src/util.c src/buf.c src/args.c src/request.c src/answer.c src/budget.c src/file.c src/body.c \
   src/call.c src/tries.c src/response.c src/curl_transport.c src/lua_transport.c \
   src/build.c src/artifacts.c src/calls.c src/options.c src/client.c src/run.c src/poll.c src/step.c src/module.c
 # The response reader alone, for the fuzzer: no libcurl, no client.

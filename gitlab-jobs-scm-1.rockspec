@@ -37,7 +37,7 @@ build = {
     ["gitlab.jobs.batch"] = "lua/gitlab/jobs/batch.lua",
     ["gitlab.jobs.core"] = {
       sources = {
-        "src/util.c", "src/buf.c", "src/args.c", "src/request.c", "src/answer.c", "src/gate.c", "src/file.c",
+        "src/util.c", "src/buf.c", "src/args.c", "src/request.c", "src/answer.c", "src/budget.c", "src/file.c",
         "src/body.c",
         "src/call.c", "src/tries.c", "src/response.c", "src/curl_transport.c", "src/lua_transport.c",
         "src/build.c", "src/artifacts.c", "src/calls.c", "src/options.c", "src/client.c", "src/run.c",

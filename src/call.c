@@ -4,12 +4,12 @@
 #include "call.h"
 #include "util.h"
 
-void gj_call_init(gj_call *k, struct gj_client *c, gj_conf *conf, gj_gate *gate)
+void gj_call_init(gj_call *k, struct gj_client *c, gj_conf *conf, gj_budget *budget)
 {
     memset(k, 0, sizeof *k);
     k->client = c;
     k->conf = conf;
-    k->gate = gate;
+    k->budget = budget;
     gj_body_init(&k->body);
     k->cb_ref = LUA_NOREF;
     k->state = GJ_DONE;
@@ -30,10 +30,10 @@ void gj_call_release(lua_State *L, gj_call *k)
     gj_body_release(L, &k->body);
 }
 
-gj_call *gj_call_new(lua_State *L, int cidx, struct gj_client *c, gj_conf *conf, gj_gate *gate)
+gj_call *gj_call_new(lua_State *L, int cidx, struct gj_client *c, gj_conf *conf, gj_budget *budget)
 {
     gj_call *k = (gj_call *)lua_newuserdatauv(L, sizeof *k, 1);
-    gj_call_init(k, c, conf, gate);
+    gj_call_init(k, c, conf, budget);
     luaL_getmetatable(L, GJ_CALL_MT);
     lua_setmetatable(L, -2);
     lua_createtable(L, 1, 0); /* the handle keeps its client alive */

@@ -10,7 +10,7 @@
 #include "body.h"
 #include "compat.h"
 #include "conf.h"
-#include "gate.h"
+#include "budget.h"
 #include "request.h"
 
 #define GJ_CALL_MT "gitlab.jobs.call"
@@ -35,7 +35,7 @@ struct gj_client;
 typedef struct gj_call {
     struct gj_client *client;
     gj_conf *conf;          /* the client's settings */
-    gj_gate *gate;          /* the client's gate */
+    gj_budget *budget;      /* the client's budget */
     gj_req req;
     gj_res res;
     gj_body body;
@@ -55,13 +55,13 @@ typedef struct gj_call {
     struct gj_call *next, *prev;
 } gj_call;
 
-void gj_call_init(gj_call *k, struct gj_client *c, gj_conf *conf, gj_gate *gate);
+void gj_call_init(gj_call *k, struct gj_client *c, gj_conf *conf, gj_budget *budget);
 /* Frees the call's memory and connection (no Lua: __gc may run late). */
 void gj_call_free(gj_call *k);
 /* Drops the call's registry references. */
 void gj_call_release(lua_State *L, gj_call *k);
 /* A new handle for a call of the client at stack index cidx, pushed. */
-gj_call *gj_call_new(lua_State *L, int cidx, struct gj_client *c, gj_conf *conf, gj_gate *gate);
+gj_call *gj_call_new(lua_State *L, int cidx, struct gj_client *c, gj_conf *conf, gj_budget *budget);
 
 /* A list of started calls. */
 void gj_call_link(gj_call **head, gj_call *k);

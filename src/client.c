@@ -95,7 +95,7 @@ int gj_client_new(lua_State *L)
     c = (gj_client *)lua_newuserdatauv(L, sizeof *c, 1);
     memset(c, 0, sizeof *c);
     c->closed = 1;
-    gj_call_init(&c->sync, c, &c->conf, &c->gate);
+    gj_call_init(&c->sync, c, &c->conf, &c->budget);
     lua_getfield(L, 1, "transport");
     t = lua_type(L, -1);
     lua_pop(L, 1);

@@ -1,4 +1,4 @@
-/* The client: its settings, its gate, the call its blocking requests use,
+/* The client, its settings, its budget, the call its blocking requests use,
  * the calls it has started, and its lifetime (new, close, __gc). Created
  * closed and opened last, as liolib makes its files, so that an error at
  * any point leaves nothing leaked. */
@@ -8,14 +8,14 @@
 #include "call.h"
 #include "compat.h"
 #include "conf.h"
-#include "gate.h"
+#include "budget.h"
 
 #define GJ_CLIENT_MT "gitlab.jobs.client"
 #define GJ_TCLIENT_MT "gitlab.jobs.client (transport)"
 
 typedef struct gj_client {
     gj_conf conf;
-    gj_gate gate;
+    gj_budget budget;
     int closed;             /* no call may start */
     int busy;               /* a transfer is under way (a sink or transport runs inside it) */
     int polling;            /* poll() is running */

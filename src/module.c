@@ -49,7 +49,7 @@ static int l_check(lua_State *L)
     api = gj_api_find(name);
     if (api == NULL) /* the method comes just before the call's first argument */
         return gj_args_error(&a, 0, lua_pushfstring(L, "method: no call named '%s'", name));
-    k = gj_call_new(L, 1, c, &c->conf, &c->gate);
+    k = gj_call_new(L, 1, c, &c->conf, &c->budget);
     api->build(&a, k);
     gj_call_release(L, k);
     return 0;

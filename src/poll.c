@@ -25,7 +25,7 @@ static int l_start(lua_State *L)
     api = gj_api_find(name);
     if (api == NULL)
         return luaL_argerror(L, 2, lua_pushfstring(L, "method: no call named '%s'", name));
-    k = gj_call_new(L, 1, c, &c->conf, &c->gate);
+    k = gj_call_new(L, 1, c, &c->conf, &c->budget);
     a.L = L;
     a.base = 2;
     a.last = top - 1;
@@ -126,7 +126,7 @@ static void launch_due(lua_State *L, gj_client *c, int tix)
                 break;
         if (k == NULL || c->closed)
             return;
-        gate = gj_gate_take(&c->gate, gj_wall_now(), c->conf.max_wait);
+        gate = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
         if (gate > 0) {
             /* the gate holds every queued call, each timer moved past it */
             for (k = c->calls; k; k = k->next)

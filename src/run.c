@@ -29,7 +29,7 @@ static int run(lua_State *L, gj_client *c, gj_call *k)
     tix = lua_gettop(L);
     gj_tries_start(k);
     for (;;) {
-        wait = gj_gate_take(&c->gate, gj_wall_now(), c->conf.max_wait);
+        wait = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
         if (wait > 0)
             gj_client_sleep(L, 1, wait);
         gj_try_begin(k, L);

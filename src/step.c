@@ -19,7 +19,7 @@ static int l_begin(lua_State *L)
     gj_args a;
     if (api == NULL)
         return luaL_argerror(L, 2, lua_pushfstring(L, "method: no call named '%s'", name));
-    k = gj_call_new(L, 1, c, &c->conf, &c->gate);
+    k = gj_call_new(L, 1, c, &c->conf, &c->budget);
     a.L = L;
     a.base = 2;
     a.last = top;
@@ -41,7 +41,7 @@ static int l_request(lua_State *L)
     double wait;
     if (c->closed)
         return luaL_error(L, "gitlab.jobs: the client is closed");
-    wait = gj_gate_take(&c->gate, gj_wall_now(), c->conf.max_wait);
+    wait = gj_budget_take(&c->budget, gj_wall_now(), c->conf.max_wait);
     if (wait > 0) {
         lua_pushnil(L);
         lua_pushnumber(L, wait);

@@ -1,4 +1,4 @@
-/* Retries, redirects and the rate-limit gate, decided once for every driver. */
+/* Retries, redirects and the rate-limit budget, decided once for every driver. */
 #include <math.h>
 #include <string.h>
 
@@ -89,7 +89,7 @@ int gj_try_end(gj_call *k, double *wait)
     if (k->body.too_big || k->body.failed[0])
         return GJ_TRY_DONE;
     if (k->out.ok) {
-        gj_gate_note(k->gate, &k->res, gj_wall_now());
+        gj_budget_note(k->budget, &k->res, gj_wall_now());
         if (get && is_redirect(k->res.status) && k->hops < 10) {
             size_t n;
             const char *loc = gj_header(&k->res, "location", &n);

@@ -1,7 +1,7 @@
-/* The per-client gate before each request. */
-#include "gate.h"
+/* The per-client budget before each request. */
+#include "budget.h"
 
-void gj_gate_note(gj_gate *g, const gj_res *r, double now_wall)
+void gj_budget_note(gj_budget *g, const gj_res *r, double now_wall)
 {
     double remaining, reset;
     if (gj_header_int(r, "ratelimit-remaining", &remaining) && remaining == 0 &&
@@ -10,7 +10,7 @@ void gj_gate_note(gj_gate *g, const gj_res *r, double now_wall)
         g->until = reset < 1e9 ? now_wall + reset : reset;
 }
 
-double gj_gate_take(gj_gate *g, double now_wall, double max_wait)
+double gj_budget_take(gj_budget *g, double now_wall, double max_wait)
 {
     double wait = g->until - now_wall;
     g->until = 0;
