@@ -56,7 +56,7 @@ test: build
 	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
 
 lint: deps
-	luacheck -q lua spec examples bench
+	luacheck -q lua plugin spec examples bench
 
 bench: build
 	@sh bench/run.sh 5.4:lua5.4 jit:luajit

@@ -1,0 +1,1 @@
+return require("gitlab.jobs.nvim.health")
