@@ -36,7 +36,7 @@ APT_PACKAGES = gcc make pkg-config python3 \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev \
   lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts check-nvim
 
 all: build
 
@@ -52,8 +52,17 @@ $(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(call compile,$(CC),$(MODULE_FLAGS),$(PKG_$*),$(SRC),$$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS))
 
+# With LuaJIT built, the Neovim plugin's specs run beside the Lua versions (nvim:luajit).
+NVIM_RUN = $(if $(filter jit,$(LUA_VERSIONS)),nvim:$(BIN_jit))
 test: build
-	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
+	@$(if $(NVIM_RUN),sh tools/deps.sh neovim tmux git curl)
+	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v))) $(NVIM_RUN)
+
+# The Neovim plugin's specs alone: real nvim processes against the fake GitLab.
+check-nvim: deps
+	@sh tools/deps.sh neovim tmux git curl
+	@$(MAKE) -s --no-print-directory $(BUILD)/jit/gitlab/jobs/core.so
+	@GITLAB_SPEC_SELFTEST=0 sh spec/run.sh nvim:$(BIN_jit)
 
 lint: deps
 	luacheck -q lua plugin spec examples bench
