@@ -111,7 +111,8 @@ describe("the Neovim plugin", function()
     assert.are.equal(2, steps[6].windows)
     assert.are.equal(("gitlab://%s/-/jobs/%d"):format(P, R), steps[6].buffer)
     assert.are.same(said(("job %d %s: %s"):format(R, pick.retry.name, pick.retry.status)), steps[6].notes)
-    -- q: the jobs buffer is gone
+    -- q in the log: its window and buffer are gone, the jobs are back; q there: the jobs buffer is gone
+    assert.are.same({ windows = 1, log_left = false, buffer = "gitlab://" .. P .. "/-/jobs" }, r.after_q)
     assert.is_false(r.jobs_buffer_left)
   end)
 

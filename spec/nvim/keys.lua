@@ -36,7 +36,10 @@ return function(T)
   press("aa", "GITLAB_NVIM_ARTIFACTS", os.getenv("GITLAB_NVIM_SAVE_TO"))
   press("R", "GITLAB_NVIM_RETRY")
   press("<CR>", "GITLAB_NVIM_RETRY")
-  vim.cmd("close")
+  local log = vim.api.nvim_buf_get_name(0)
+  T.keys("q")
+  T.out.after_q = { windows = #vim.api.nvim_list_wins(), log_left = vim.fn.bufexists(log) == 1,
+    buffer = vim.api.nvim_buf_get_name(0) }
   T.keys("q")
   T.out.jobs_buffer_left = vim.fn.bufexists(name) == 1
 end

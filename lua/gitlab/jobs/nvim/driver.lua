@@ -24,12 +24,15 @@ function M.new(client)
       message.error(left)
       return
     end
-    if left == 0 and not started then timer:stop() end
+    if left == 0 and not started then
+      timer:stop()
+      if d.retired then d.close() end
+    end
   end
   local scheduled = vim.schedule_wrap(tick)
 
   function d.start(_, ...)
-    if closed then error("gitlab-jobs: the client was closed", 0) end
+    if closed or d.retired then error("gitlab-jobs: the client was closed", 0) end
     local handle = client:start(...)
     started = true
     if not timer:is_active() then timer:start(0, INTERVAL, scheduled) end
@@ -38,6 +41,13 @@ function M.new(client)
 
   --- Are calls under way?
   function d.busy() return not closed and timer:is_active() end
+
+  --- Lets the calls under way finish, then frees the client; no call may
+  -- start on it any more.
+  function d.retire()
+    d.retired = true
+    if not timer:is_active() then d.close() end
+  end
 
   --- Stops every call (their callbacks never run) and frees the client.
   function d.close()

@@ -136,39 +136,48 @@ end
 
 local look
 
+-- Starts one call for f: its value goes to on_value; a failure, raised at
+-- start or answered, is said (what: of which) and ends the follow.
+local function ask(f, what, on_value, method, ...)
+  local args = { ... }
+  args[#args + 1] = function(value, err)
+    f.handle = nil
+    if f.done then return end
+    if value == nil then
+      message.error(err, what)
+      return stop(f)
+    end
+    on_value(value)
+  end
+  local ok, handle = pcall(f.ctx.start, method, unpack(args))
+  if not ok then
+    message.error(handle, what)
+    return stop(f)
+  end
+  f.handle = handle
+end
+
 -- Reads the log past what is shown; last: the job was seen finished.
 local function read(f, last)
   local chunks = {}
   local function sink(chunk) chunks[#chunks + 1] = chunk end
-  f.handle = f.ctx.start("trace", f.project, f.job_id, { offset = f.bytes, sink = sink }, function(n, err)
-    f.handle = nil
-    if f.done then return end
-    if not n then
-      message.error(err, ("log of job %d"):format(f.job_id))
-      return stop(f)
-    end
+  ask(f, ("log of job %d"):format(f.job_id), function()
     local text = table.concat(chunks)
     f.bytes = f.bytes + #text
     vim.b[f.buf].gitlab_log_bytes = f.bytes
     append(f, text, last)
     if last then return finish(f) end
     f.timer:start(math.floor(f.ctx.refresh() * 1000), 0, vim.schedule_wrap(function() look(f) end))
-  end)
+  end, "trace", f.project, f.job_id, { offset = f.bytes, sink = sink })
 end
 
 function look(f)
   if f.done then return end
-  f.handle = f.ctx.start("get", f.project, f.job_id, function(job, err)
-    f.handle = nil
-    if f.done then return end
-    if not job then
-      message.error(err, ("job %d"):format(f.job_id))
-      return stop(f)
-    end
+  ask(f, ("job %d"):format(f.job_id), function(job)
     f.job = job
     vim.b[f.buf].gitlab_job_status = job.status
     read(f, FINISHED[job.status] == true)
-  end)
+  end, "get", f.project, f.job_id)
 end
 
 -- The buffer of a job's log, found by name (or nil).
@@ -198,6 +207,8 @@ function M.open(ctx, project, job_id, split)
     timer = vim.loop.new_timer(), done = false,
   }
   vim.b[buf].gitlab_log_bytes = 0
+  vim.keymap.set("n", "q", function() vim.api.nvim_buf_delete(buf, { force = true }) end,
+    { buffer = buf, nowait = true, silent = true, desc = "gitlab-jobs: close" })
   vim.api.nvim_create_autocmd("BufWipeout", { buffer = buf, once = true, callback = function() stop(f) end })
   vim.api.nvim_create_autocmd("BufWinEnter", {
     buffer = buf, callback = function() refold(f, vim.api.nvim_get_current_win()) end,

@@ -13,11 +13,16 @@ local DEFAULT_REFRESH = 5
 
 local config = {}   -- as setup left it; the plugin has one configuration
 local session       -- { client, driver }, made when a command first needs it
+local retired = {}  -- the drivers of earlier sessions, finishing their calls
 
---- Stops every request under way and lets the client go; the next command
--- makes a new one (with the configuration as it is then).
+--- Lets the client go once the requests under way have their answers (the
+-- buffers waiting for them go on); the next request makes a new client, with
+-- the configuration as it is then.
 function M.reset()
-  if session then session.driver.close() end
+  if session then
+    session.driver.retire()
+    retired[#retired + 1] = session.driver
+  end
   session = nil
 end
 
@@ -96,6 +101,10 @@ end
 
 --- Are requests under way? (For a statusline.)
 function M.busy()
+  for i = #retired, 1, -1 do
+    if retired[i].busy() then return true end
+    table.remove(retired, i)
+  end
   return session ~= nil and session.driver.busy()
 end
 
@@ -113,6 +122,7 @@ local function project_arg(arg)
 end
 
 local function id_arg(arg, what)
+  if type(arg) == "number" and arg > 0 and arg == math.floor(arg) then return arg end -- from Lua
   if type(arg) ~= "string" or not arg:match("^%d+$") then
     error(("gitlab-jobs: %s id expected (digits), got '%s'"):format(what, tostring(arg)), 0)
   end
