@@ -288,4 +288,25 @@ describe("the Neovim plugin", function()
     nv.assert_rows(nv.cells(lines), want)
     assert.are.equal("déploiement-café", nv.cells(lines)[3].NAME)
   end)
+
+  it("has a :help file whose tags helptags makes, one for each command the plugin defines", function()
+    local dir = nv.tmpdir()
+    nv.sh(("cp -r doc %s/ && cd %s && nvim --headless -u NONE -i NONE -c 'helptags doc' -c q")
+      :format(nv.quote(dir), nv.quote(dir)))
+    local tags = {}
+    for line in nv.read(dir .. "/doc/tags"):gmatch("[^\n]+") do
+      local tag, file = line:match("^(%S+)\t(%S+)\t")
+      tags[tag] = file
+    end
+    local commands = {}
+    for name in nv.read("plugin/gitlab-jobs.lua"):gmatch('command%("(%u%w+)"') do
+      commands[#commands + 1] = name
+      assert.are.equal("gitlab-jobs.txt", tags[":" .. name], "a tag for :" .. name)
+    end
+    assert.are.equal(3, #commands)
+    for _, tag in ipairs({ "gitlab-jobs", "gitlab-jobs-install", "gitlab-jobs-setup", "gitlab-jobs-keys",
+      "gitlab-jobs-highlights", "gitlab-jobs-health" }) do
+      assert.are.equal("gitlab-jobs.txt", tags[tag], tag)
+    end
+  end)
 end)
