@@ -38,7 +38,17 @@ APT_PACKAGES = gcc make pkg-config python3 \
 
 .PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts check-nvim
 
-all: build
+# `make` alone (a plugin manager's build step: `make LUA_VERSIONS=jit`) needs only what
+# compiling needs, for the Luas asked; `make build` and the targets on it need the rest too.
+DEV_5.1 = liblua5.1-0-dev
+DEV_5.2 = liblua5.2-dev
+DEV_5.3 = liblua5.3-dev
+DEV_5.4 = liblua5.4-dev
+DEV_jit = libluajit2-5.1-dev
+all:
+	@command -v $(CC) >/dev/null && pkg-config --exists libcurl $(foreach v,$(LUA_VERSIONS),$(PKG_$(v))) \
+	  || sh tools/deps.sh gcc make pkg-config libcurl4-openssl-dev $(foreach v,$(LUA_VERSIONS),$(DEV_$(v)))
+	@for v in $(LUA_VERSIONS); do $(MAKE) -s --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
 
 deps:
 	@sh tools/deps.sh $(APT_PACKAGES)
