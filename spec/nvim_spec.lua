@@ -154,7 +154,7 @@ describe("the Neovim plugin", function()
         .. ESC .. "[0K$ make test\n" .. ESC .. "[32mok 1" .. ESC .. "[0m\n" },
       {},
       { status = "success", append_log = ESC .. "[31mnot ok 2" .. ESC .. "[0m\nsection_end:1795000020:test\r"
-        .. ESC .. "[0K\n" .. ESC .. "[32;1mJob succeeded" .. ESC .. "[0;m\n" },
+        .. ESC .. "[0K\nfetch  50%\rfetch 100%\n" .. ESC .. "[32;1mJob succeeded" .. ESC .. "[0;m\n" },
     } })
     local r = nv.run("follow", { cwd = nv.repo(P), env = { GITLAB_NVIM_JOB = id } })
     local seen = log()
@@ -167,7 +167,9 @@ describe("the Neovim plugin", function()
     assert.are.equal(#text, r.bytes)
     local want = {}
     for line in text:gmatch("([^\n]*)\n") do
-      want[#want + 1] = (gitlab.trace.strip_ansi(line):gsub("section_%a+:%d+:[%w_%.%-]+%[?[^%]\r]*%]?\r", ""))
+      -- (of a progress line redrawn with \r, what a terminal shows last)
+      want[#want + 1] = gitlab.trace.strip_ansi(line):gsub("section_%a+:%d+:[%w_%.%-]+%[?[^%]\r]*%]?\r", "")
+        :match("[^\r]*$")
     end
     assert.are.same(want, r.lines)
     -- it grew while the job ran, its unfinished last line shown before it ended
@@ -188,11 +190,12 @@ describe("the Neovim plugin", function()
     -- colours
     local function group(row) return r.groups[row][1] and r.groups[row][1].group end
     assert.are.same({ "GitlabJobsAnsiCyanBold", "GitlabJobsAnsiGreen", "GitlabJobsAnsiRed", "GitlabJobsAnsiGreenBold" },
-      { group(1), group(5), group(6), group(8) })
+      { group(1), group(5), group(6), group(9) })
     -- the collapsed section is a closed fold, the other an open one, the end outside both
     for row = 1, 3 do assert.are.same({ level = 1, closed = 1 }, r.folds[row], "build row " .. row) end
     for row = 4, 7 do assert.are.same({ level = 1, closed = -1 }, r.folds[row], "test row " .. row) end
-    assert.are.same({ level = 0, closed = -1 }, r.folds[8])
+    assert.are.same({ { level = 0, closed = -1 }, { level = 0, closed = -1 } }, { r.folds[8], r.folds[9] })
+    assert.are.equal("fetch 100%", r.lines[8])
     assert.is_false(r.modifiable)
     assert.are.same({ ("gitlab-jobs: job %d %s: %s"):format(id, job.name, job.status) }, nv.messages(r))
   end)

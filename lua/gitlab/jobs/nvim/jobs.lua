@@ -95,8 +95,6 @@ function fetch(view)
   end
 end
 
--- Sends one action for job; busy until its answer, so a second press sends nothing.
--- args: the call's arguments after the job id; says(value): the notice.
 -- Is an action on job awaiting its answer? Says so when it is.
 local function busy(view, job)
   if not view.busy[job.id] then return false end
@@ -104,6 +102,8 @@ local function busy(view, job)
   return true
 end
 
+-- Sends one action for job; busy until its answer, so a second press sends nothing.
+-- args: the call's arguments after the job id; says(value): the notice.
 local function act(view, job, label, method, args, says, refresh)
   if busy(view, job) then return end
   view.busy[job.id] = label
