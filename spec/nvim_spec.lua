@@ -235,16 +235,34 @@ describe("the Neovim plugin", function()
     only("failing token_cmd", "token_cmd failed (exit status 3)")
   end)
 
-  it(":checkhealth gitlab-jobs reports the module, libcurl, the url answering and a token, never shown", function()
-    local r = nv.run("health", { cwd = nv.repo(P), env = { GITLAB_TOKEN = false, GITLAB_NVIM_SECRET = fake.TOKEN } })
-    nv.assert_responsive(r)
-    local curl = nv.sh("curl --version"):match("libcurl/[%d%.]+")
+  -- The report's items ("OK: text", "WARNING: ...", "ERROR: ..."); raises if one shows the token.
+  local function health_report(r)
     local report = {}
     for _, line in ipairs(r.lines) do
       assert.is_nil(line:find(fake.TOKEN, 1, true), "the token is shown: " .. line)
       local level, text = line:match("^%s*%- (%u+): (.*)$")
       if level then report[#report + 1] = level .. ": " .. text end
     end
+    return report
+  end
+
+  it(":checkhealth gitlab-jobs says what is wrong: no token, a url that does not answer", function()
+    local dead = "http://127.0.0.1:" .. fake.closed_port()
+    local refused = fake.failed(fake.client{ url = dead }:list(P)).message:match("[^:]+$")
+    local r = nv.run("health", { cwd = nv.repo(P), env = { GITLAB_TOKEN = false, GITLAB_URL = dead } })
+    local report = health_report(r)
+    assert.are.equal(5, #report, table.concat(report, "\n"))
+    assert.are.equal("OK: url: " .. dead, report[3])
+    assert.are.equal("WARNING: no token: set $GITLAB_TOKEN, or setup{ token_cmd = ... }", report[4])
+    assert.are.equal("ERROR: the url does not answer: ", report[5]:sub(1, 32))
+    assert.is_truthy(report[5]:find(refused, 1, true), report[5])
+  end)
+
+  it(":checkhealth gitlab-jobs reports the module, libcurl, the url answering and a token, never shown", function()
+    local r = nv.run("health", { cwd = nv.repo(P), env = { GITLAB_TOKEN = false, GITLAB_NVIM_SECRET = fake.TOKEN } })
+    nv.assert_responsive(r)
+    local curl = nv.sh("curl --version"):match("libcurl/[%d%.]+")
+    local report = health_report(r)
     local host = fake.url:gsub("/$", "")
     local want = {
       ("OK: gitlab.jobs %s loaded from %s/build/jit/gitlab/jobs/core.so, for LuaJIT"):format(gitlab.VERSION, nv.ROOT),
