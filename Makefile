@@ -37,9 +37,19 @@ APT_PACKAGES = gcc make pkg-config python3 \
   lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl \
   lua-argparse lua-ldoc lua-markdown
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts doc
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts doc check-nvim
 
-all: build
+# `make` alone (a plugin manager's build step: `make LUA_VERSIONS=jit`) needs only what
+# compiling needs, for the Luas asked; `make build` and the targets on it need the rest too.
+DEV_5.1 = liblua5.1-0-dev
+DEV_5.2 = liblua5.2-dev
+DEV_5.3 = liblua5.3-dev
+DEV_5.4 = liblua5.4-dev
+DEV_jit = libluajit2-5.1-dev
+all:
+	@command -v $(CC) >/dev/null && pkg-config --exists libcurl $(foreach v,$(LUA_VERSIONS),$(PKG_$(v))) \
+	  || sh tools/deps.sh gcc make pkg-config libcurl4-openssl-dev $(foreach v,$(LUA_VERSIONS),$(DEV_$(v)))
+	@for v in $(LUA_VERSIONS); do $(MAKE) -s --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
 
 deps:
 	@sh tools/deps.sh $(APT_PACKAGES)
@@ -53,11 +63,20 @@ $(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(call compile,$(CC),$(MODULE_FLAGS),$(PKG_$*),$(SRC),$$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS))
 
+# With LuaJIT built, the Neovim plugin's specs run beside the Lua versions (nvim:luajit).
+NVIM_RUN = $(if $(filter jit,$(LUA_VERSIONS)),nvim:$(BIN_jit))
 test: build
-	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
+	@$(if $(NVIM_RUN),sh tools/deps.sh neovim tmux git curl)
+	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v))) $(NVIM_RUN)
+
+# The Neovim plugin's specs alone: real nvim processes against the fake GitLab.
+check-nvim: deps
+	@sh tools/deps.sh neovim tmux git curl
+	@$(MAKE) -s --no-print-directory $(BUILD)/jit/gitlab/jobs/core.so
+	@GITLAB_SPEC_SELFTEST=0 sh spec/run.sh nvim:$(BIN_jit)
 
 lint: deps
-	luacheck -q lua spec examples bench
+	luacheck -q lua plugin spec examples bench
 	luacheck -q bin/gitlab-jobs
 
 bench: build
