@@ -34,11 +34,22 @@ compile = $(1) $(2) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) \
 APT_PACKAGES = gcc make pkg-config python3 \
   lua5.1 lua5.2 lua5.3 lua5.4 luajit2 \
   liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev libluajit2-5.1-dev \
-  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl
+  lua-cjson libcurl4-openssl-dev lua-busted lua-check lua-socket openssl \
+  lua-argparse lua-ldoc lua-markdown
 
-.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts
+.PHONY: all build deps test lint demo clean install check-python-gitlab check-memory fuzz bench check-rockspec check-hosts doc check-nvim
 
-all: build
+# `make` alone (a plugin manager's build step: `make LUA_VERSIONS=jit`) needs only what
+# compiling needs, for the Luas asked; `make build` and the targets on it need the rest too.
+DEV_5.1 = liblua5.1-0-dev
+DEV_5.2 = liblua5.2-dev
+DEV_5.3 = liblua5.3-dev
+DEV_5.4 = liblua5.4-dev
+DEV_jit = libluajit2-5.1-dev
+all:
+	@command -v $(CC) >/dev/null && pkg-config --exists libcurl $(foreach v,$(LUA_VERSIONS),$(PKG_$(v))) \
+	  || sh tools/deps.sh gcc make pkg-config libcurl4-openssl-dev $(foreach v,$(LUA_VERSIONS),$(DEV_$(v)))
+	@for v in $(LUA_VERSIONS); do $(MAKE) -s --no-print-directory $(BUILD)/$$v/gitlab/jobs/core.so || exit 1; done
 
 deps:
 	@sh tools/deps.sh $(APT_PACKAGES)
@@ -52,11 +63,21 @@ $(BUILD)/%/gitlab/jobs/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(call compile,$(CC),$(MODULE_FLAGS),$(PKG_$*),$(SRC),$$(pkg-config --libs libcurl) -lpthread -lm $(LDFLAGS))
 
+# With LuaJIT built, the Neovim plugin's specs run beside the Lua versions (nvim:luajit).
+NVIM_RUN = $(if $(filter jit,$(LUA_VERSIONS)),nvim:$(BIN_jit))
 test: build
-	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v)))
+	@$(if $(NVIM_RUN),sh tools/deps.sh neovim tmux git curl)
+	@sh spec/run.sh $(foreach v,$(LUA_VERSIONS),$(v):$(BIN_$(v))) $(NVIM_RUN)
+
+# The Neovim plugin's specs alone: real nvim processes against the fake GitLab.
+check-nvim: deps
+	@sh tools/deps.sh neovim tmux git curl
+	@$(MAKE) -s --no-print-directory $(BUILD)/jit/gitlab/jobs/core.so
+	@GITLAB_SPEC_SELFTEST=0 sh spec/run.sh nvim:$(BIN_jit)
 
 lint: deps
-	luacheck -q lua spec examples bench
+	luacheck -q lua plugin spec examples bench
+	luacheck -q bin/gitlab-jobs
 
 bench: build
 	@sh tools/deps.sh python3-gitlab curl time
@@ -108,7 +129,9 @@ check-hosts: build
 	@sh tools/deps.sh neovim haproxy nginx libnginx-mod-http-lua
 	@sh spec/hosts/run.sh
 
-# The rockspec builds with LuaRocks' builtin backend and the result loads.
+# The rockspec builds with LuaRocks' builtin backend, the result loads, and its
+# command runs (its wrapper finds only trees LuaRocks is configured with: this
+# temporary one is given by LUA_PATH and LUA_CPATH).
 check-rockspec: deps
 	@sh tools/deps.sh luarocks
 	@tree=$$(mktemp -d) && \
@@ -117,16 +140,36 @@ check-rockspec: deps
 	lua5.4 -e "package.path='$$tree/share/lua/5.4/?.lua;'..package.path \
 	  package.cpath='$$tree/lib/lua/5.4/?.so;'..package.cpath \
 	  local g = require('gitlab.jobs') assert(g.new{url='http://127.0.0.1:9'}.each and g.filter) \
-	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')"; rc=$$?; rm -rf "$$tree"; exit $$rc
+	  print('rockspec: gitlab.jobs ' .. g.VERSION .. ' installs and loads')" && \
+	LUA_PATH="$$tree/share/lua/5.4/?.lua;;" LUA_CPATH="$$tree/lib/lua/5.4/?.so;;" "$$tree/bin/gitlab-jobs" --version; \
+	rc=$$?; rm -rf "$$tree"; exit $$rc
 
 LUA_INSTALL_VERSION ?= 5.4
 PREFIX ?= /usr/local
+# The installed command finds the modules installed beside it, whatever the
+# Lua's own search path holds.
+INSTALL_PATHS = package.path = "$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/?.lua;" .. package.path \
+  package.cpath = "$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/?.so;" .. package.cpath
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
 	install -m 755 $(BUILD)/$(LUA_INSTALL_VERSION)/gitlab/jobs/core.so $(DESTDIR)$(PREFIX)/lib/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
 	install -d $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs
 	install -m 644 lua/gitlab/jobs.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/
 	install -m 644 lua/gitlab/jobs/*.lua $(DESTDIR)$(PREFIX)/share/lua/$(LUA_INSTALL_VERSION)/gitlab/jobs/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	sed -e '1i #!/usr/bin/env $(BIN_$(LUA_INSTALL_VERSION))' -e '1c $(INSTALL_PATHS)' bin/gitlab-jobs \
+	  >$(DESTDIR)$(PREFIX)/bin/gitlab-jobs
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/gitlab-jobs
+	install -m 644 doc/gitlab-jobs.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# The API reference in doc/api/ (LDoc, from doc/config.ld: doc/ldoc/core.luadoc
+# and the comments of lua/; it runs on Lua 5.1, where Debian's lua-markdown
+# is), and the man page, made from the command's own option tables.
+doc: deps
+	@$(MAKE) -s --no-print-directory $(BUILD)/5.4/gitlab/jobs/core.so
+	lua5.1 "$$(command -v ldoc)" -c doc/config.ld .
+	LUA_PATH="lua/?.lua;;" LUA_CPATH="$(BUILD)/5.4/?.so;;" $(BIN_5.4) \
+	  -e 'io.write(require("gitlab.jobs.cli_man").render(require("gitlab.jobs")))' >doc/gitlab-jobs.1
 
 clean:
 	rm -rf $(BUILD)

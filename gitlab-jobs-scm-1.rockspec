@@ -18,6 +18,7 @@ by the host's own (OpenResty, HAProxy, Neovim).
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
+  "argparse",
 }
 -- Debian keeps curl.h under a multiarch include directory LuaRocks does not
 -- search; naming the library alone lets gcc find the header by itself.
@@ -35,6 +36,11 @@ build = {
     ["gitlab.jobs.wait"] = "lua/gitlab/jobs/wait.lua",
     ["gitlab.jobs.trace"] = "lua/gitlab/jobs/trace.lua",
     ["gitlab.jobs.batch"] = "lua/gitlab/jobs/batch.lua",
+    ["gitlab.jobs.cli"] = "lua/gitlab/jobs/cli.lua",
+    ["gitlab.jobs.cli_run"] = "lua/gitlab/jobs/cli_run.lua",
+    ["gitlab.jobs.cli_out"] = "lua/gitlab/jobs/cli_out.lua",
+    ["gitlab.jobs.cli_json"] = "lua/gitlab/jobs/cli_json.lua",
+    ["gitlab.jobs.cli_man"] = "lua/gitlab/jobs/cli_man.lua",
     ["gitlab.jobs.core"] = {
       sources = {
         "src/util.c", "src/buf.c", "src/args.c", "src/request.c", "src/answer.c", "src/budget.c", "src/file.c",
@@ -48,5 +54,8 @@ build = {
       libdirs = { "$(CURL_LIBDIR)" },
       defines = { "_POSIX_C_SOURCE=200809L" },
     },
+  },
+  install = {
+    bin = { ["gitlab-jobs"] = "bin/gitlab-jobs" },
   },
 }

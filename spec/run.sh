@@ -17,8 +17,12 @@ if [ "${1:-}" = "--one" ]; then
   GITLAB_SPEC_LUA=$bin GITLAB_SPEC_VERSION=$v
   export GITLAB_SPEC_LUA GITLAB_SPEC_VERSION
   # GITLAB_SPEC_WRAPPER runs busted under valgrind (make check-memory)
+  # nvim:BINARY runs the Neovim plugin's specs (spec/nvim_spec.lua, real nvim
+  # processes) under BINARY, a LuaJIT; every other run leaves them out
+  specs="--exclude-pattern=nvim_spec spec" build=$v
+  [ "$v" = nvim ] && specs=spec/nvim_spec.lua build=jit
   exec ${GITLAB_SPEC_WRAPPER:-} "$bin" /usr/bin/busted --lpath="lua/?.lua;lua/?/init.lua;spec/support/?.lua" \
-    --cpath="build/$v/?.so" -o utfTerminal ${BUSTED_ARGS:-} spec
+    --cpath="build/$build/?.so" -o utfTerminal ${BUSTED_ARGS:-} $specs
 fi
 
 [ $# -gt 0 ] || set -- 5.4:lua5.4

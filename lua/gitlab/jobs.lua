@@ -1,6 +1,7 @@
 --- gitlab.jobs: the GitLab Jobs API for Lua.
 -- The one-request calls live in the C module gitlab.jobs.core; this facade
 -- is what users require. It sets no globals.
+-- @module gitlab.jobs
 local core = require("gitlab.jobs.core")
 
 local M = {
@@ -10,10 +11,24 @@ local M = {
   statuses = core.statuses,
 }
 
---- Creates a client; see README.md for the options.
+--- The module's version, such as `"0.1.0"` (the C module's).
+-- @string VERSION
+
+--- The job statuses GitLab knows, in its own order.
+-- @table statuses
+
+--- The C module, @{gitlab.jobs.core}.
+-- @table core
+
+--- Creates a client: @{gitlab.jobs.core.new}, whose options are @{gitlab.jobs.core.client_options}.
+-- @function new
+-- @tparam[opt] table options
+-- @treturn client
 M.new = core.new
 
 --- Is err an error object returned by this module?
+-- @param err any value
+-- @treturn boolean
 function M.is_error(err)
   return type(err) == "table" and getmetatable(err) == core.error_mt
 end
@@ -74,9 +89,11 @@ for _, methods in ipairs({ core.methods, transport_methods }) do
   methods.batch = batch.batch
 end
 
---- Predicates over jobs, for opts.where and filter.apply.
+--- Predicates over jobs, for opts.where and filter.apply: @{gitlab.jobs.filter}.
+-- @table filter
 M.filter = require("gitlab.jobs.filter")
---- strip_ansi(text) and sections(log).
+--- Log text: @{gitlab.jobs.trace.strip_ansi} and @{gitlab.jobs.trace.sections}.
+-- @table trace
 M.trace = { strip_ansi = trace.strip_ansi, sections = trace.sections }
 
 return M

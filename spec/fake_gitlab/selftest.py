@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -708,6 +709,34 @@ def run_main(primary, secondary):
     ctl.control("POST", "config", {"legacy_messages": False, "legacy_scopes": False})
     s, h, j = c.jget(P1 + "/jobs?scope=canceling")
     check("current scopes", s == 200 and ids(j) == [1013], ids(j))
+
+    # latency: the answer waits, the control API and other requests do not wait for it
+    ctl.control("POST", "reset")
+    s, cfg = ctl.control("POST", "config", {"latency": 0.5})
+    slow = {}
+
+    def slow_get():
+        t0 = time.monotonic()
+        slow["answer"] = Client(primary).jget(P1 + "/jobs/1008")
+        slow["took"] = time.monotonic() - t0
+
+    t = threading.Thread(target=slow_get)
+    t.start()
+    waiting = None
+    for _ in range(200):
+        s, log = ctl.control("GET", "requests")
+        if log:
+            waiting = log[0]["status"]
+            break
+        time.sleep(0.005)
+    t.join(30)
+    s, log = ctl.control("GET", "requests")
+    check("latency: answered after it, logged while it runs", cfg["latency"] == 0.5 and log and waiting is None
+          and slow.get("answer", (0,))[0] == 200 and slow["answer"][2]["id"] == 1008 and slow["took"] >= 0.5
+          and log[0]["status"] == 200, (waiting, slow, log))
+    s, r = ctl.control("POST", "config", {"latency": -1})
+    check("latency: bad value 400", s == 400 and "latency" in r["error"], (s, r))
+    ctl.control("POST", "reset")
 
     # chunked request body
     u = urllib.parse.urlsplit(primary)

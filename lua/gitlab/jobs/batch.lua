@@ -1,6 +1,7 @@
 --- client:batch(calls [, opts]): many one-request calls over parallel
 -- connections, on top of client:start and client:poll (one after the other
 -- through a Lua transport).
+-- @module gitlab.jobs.batch
 local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
@@ -52,6 +53,10 @@ local function one_by_one(client, calls)
 end
 
 --- Returns an array, in the order of calls, of {value =, page =, err =}.
+-- @tparam client client
+-- @tab calls such as `{{"get", project, 1}, {"retry", project, 2}}`
+-- @tparam[opt] table opts `concurrency` (default 8)
+-- @treturn table
 function M.batch(client, calls, opts)
   local concurrency = check(calls, opts)
   -- Every call's arguments are checked, as the call checks them, before

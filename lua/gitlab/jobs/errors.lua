@@ -1,6 +1,7 @@
 --- How the helpers complain: a bad argument raises, naming it; a failure at
 -- run time is an error object (the core's metatable, the fields of the C
--- calls' errors), returned as nil, err.
+-- calls' errors), returned as nil, err. Internal: used by the helpers.
+-- @module gitlab.jobs.errors
 local core = require("gitlab.jobs.core")
 
 local M = {}

@@ -1,6 +1,7 @@
 --- gitlab.filter: predicates over jobs, for `opts.where` and for plain arrays.
 -- Each predicate is a plain function p(job) -> boolean. A job that lacks the
 -- field a predicate looks at does not match it.
+-- @module gitlab.jobs.filter
 local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 
@@ -39,6 +40,8 @@ local function field_in(field, set)
 end
 
 --- The job's status is one of the given ones (each a status GitLab knows).
+-- @string ... statuses
+-- @treturn function a predicate
 function M.status(...)
   local set = string_set("status", "status", ...)
   for i = 1, select("#", ...) do
@@ -49,6 +52,8 @@ function M.status(...)
 end
 
 --- The job's name matches a Lua pattern (unanchored: use ^ and $ to anchor).
+-- @string pattern
+-- @treturn function a predicate
 function M.name(pattern)
   if type(pattern) ~= "string" then
     bad("name", 1, "pattern: string expected, got " .. type(pattern), 2)
@@ -61,15 +66,25 @@ function M.name(pattern)
   end
 end
 
+--- The job's stage is one of the given ones.
+-- @string ... stages
+-- @treturn function a predicate
 function M.stage(...) return field_in("stage", string_set("stage", "stage", ...)) end
+--- The job's ref (branch or tag) is one of the given ones.
+-- @string ... refs
+-- @treturn function a predicate
 function M.ref(...) return field_in("ref", string_set("ref", "ref", ...)) end
 
 --- failure_reason is any of the given strings (only failed jobs have one).
+-- @string ... reasons, such as `"script_failure"`
+-- @treturn function a predicate
 function M.failure_reason(...)
   return field_in("failure_reason", string_set("failure_reason", "failure_reason", ...))
 end
 
 --- The job's tag_list holds any of the given tags.
+-- @string ... tags
+-- @treturn function a predicate
 function M.tag(...)
   local set = string_set("tag", "tag", ...)
   return function(job)
@@ -91,6 +106,10 @@ local MDAYS = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
 -- "2026-11-18T09:14:03+01:00", or a date alone, taken as midnight UTC).
 -- Returns whole seconds since the epoch and the fraction as a digit string
 -- without trailing zeros (so that comparing is exact), or nil.
+-- @function parse_time
+-- @string s the time
+-- @treturn ?int seconds
+-- @treturn string the fraction
 local function parse_time(s)
   if type(s) ~= "string" then return nil end
   local y, mo, d, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
@@ -144,11 +163,15 @@ local function created(fname, iso, want)
 end
 
 --- Created strictly after the given time.
+-- @string iso an ISO 8601 time, with `Z` or an offset
+-- @treturn function a predicate
 function M.created_after(iso)
   local p = created("created_after", iso, 1)
   return p
 end
 --- Created strictly before the given time.
+-- @string iso
+-- @treturn function a predicate
 function M.created_before(iso)
   local p = created("created_before", iso, -1)
   return p
@@ -167,6 +190,8 @@ local function predicates(fname, ...)
 end
 
 --- Every predicate holds (true when none is given).
+-- @param ... predicates
+-- @treturn function a predicate
 function M.all(...)
   local ps, n = predicates("all", ...)
   return function(job)
@@ -178,6 +203,8 @@ function M.all(...)
 end
 
 --- Some predicate holds (false when none is given).
+-- @param ... predicates
+-- @treturn function a predicate
 function M.any(...)
   local ps, n = predicates("any", ...)
   return function(job)
@@ -188,12 +215,18 @@ function M.any(...)
   end
 end
 
+--- The predicate does not hold.
+-- @func p a predicate
+-- @treturn function a predicate
 function M.negate(p)
   predicates("negate", p)
   return function(job) return not p(job) end
 end
 
 --- A new array of the items p accepts, in order.
+-- @tab items
+-- @func p a predicate
+-- @treturn table
 function M.apply(items, p)
   if type(items) ~= "table" then bad("apply", 1, "items: table expected, got " .. type(items), 2) end
   if type(p) ~= "function" then bad("apply", 2, "predicate: function expected, got " .. type(p), 2) end

@@ -6,6 +6,7 @@
 -- needed. The project job list asks for keyset pagination unless told
 -- otherwise, and falls back to offset pages when the server refuses it (405)
 -- or ignores it (it then answers with offset pages, which are followed as such).
+-- @module gitlab.jobs.pager
 local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 local unpack = table.unpack or unpack
@@ -256,6 +257,13 @@ end
 
 --- client:each(method, ...): an iterator over every item of every page.
 -- A failing page raises its error object.
+-- @tparam client client
+-- @string method `"list"`, `"pipeline_jobs"` or `"bridges"`
+-- @param ... the method's arguments. Its options table also takes `limit`
+-- (stop after that many items, counted after `where`), `where` (a predicate,
+-- such as @{gitlab.jobs.filter}'s) and `concurrency` (pages fetched ahead);
+-- these are not sent to the server, and are checked when each is called.
+-- @treturn function the iterator
 function M.each(client, method, ...)
   local next_item = iterator(client, check(client, "each", method, ...))
   return function()
@@ -266,6 +274,10 @@ function M.each(client, method, ...)
 end
 
 --- client:all(method, ...): every item in one array, or nil, err.
+-- @tparam client client
+-- @string method as @{each}
+-- @param ... as @{each}
+-- @treturn table the items
 function M.all(client, method, ...)
   local next_item = iterator(client, check(client, "all", method, ...))
   local out = {}

@@ -2,7 +2,8 @@
 -- client:follow: look at a job until it is finished (or waits for someone),
 -- pausing longer while nothing changes. Every pause goes through client:sleep
 -- and every reading of time through client:now, so a host (or a spec)
--- decides how time passes.
+-- decides how time passes. Internal: used by the client's helpers.
+-- @module gitlab.jobs.poll
 local errors = require("gitlab.jobs.errors")
 
 local M = {}
@@ -10,6 +11,9 @@ local M = {}
 local FINISHED = { success = true, failed = true, canceled = true, skipped = true }
 local BLOCKED = { manual = true, scheduled = true }
 
+--- Is status one of a finished job (success, failed, canceled, skipped)?
+-- @string status
+-- @treturn boolean
 function M.finished(status) return FINISHED[status] == true end
 
 --- The options every poll takes, beside the caller's own.

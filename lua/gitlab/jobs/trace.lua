@@ -1,5 +1,6 @@
 --- gitlab.trace: job logs. strip_ansi and sections work on log text;
 -- follow (client:follow) streams a running job's log as it grows.
+-- @module gitlab.jobs.trace
 local errors = require("gitlab.jobs.errors")
 local poll = require("gitlab.jobs.poll")
 
@@ -7,6 +8,8 @@ local M = {}
 
 --- The text without ANSI escape sequences (colours, erase-line, cursor moves,
 -- OSC titles and links). Other bytes, `\r` included, are kept as they are.
+-- @string text
+-- @treturn string
 function M.strip_ansi(text)
   if type(text) ~= "string" then errors.typeerror("trace.strip_ansi", 1, "text", "string", text, 2) end
   if not text:find("\27", 1, true) then return text end

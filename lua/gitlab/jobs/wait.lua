@@ -1,12 +1,21 @@
 --- Waiting on jobs: client:wait, and client:retry_until_success, which waits
 -- for each run and retries the ones that failed.
+-- @module gitlab.jobs.wait
 local core = require("gitlab.jobs.core")
 local errors = require("gitlab.jobs.errors")
 local poll = require("gitlab.jobs.poll")
 
 local M = {}
 
---- client:wait(project, job_id [, opts]) -> job | nil, err
+--- client:wait(project, job_id [, opts]) -> job | nil, err: polls until
+-- the job is finished (success, failed, canceled, skipped); returns at once
+-- if it already is, and on a manual or scheduled job unless `opts.blocked = "wait"`.
+-- The options are @{gitlab.jobs.core.client:wait}'s.
+-- @tparam client client
+-- @param project
+-- @int job_id
+-- @tparam[opt] table opts
+-- @treturn table the final job, or nil and an error of kind `"timeout"`
 function M.wait(client, project, job_id, opts)
   errors.job_args(client, "wait", project, job_id)
   opts = errors.options("wait", opts, poll.OPTIONS, 3, 2)
@@ -47,7 +56,15 @@ local function describe(job)
   return tostring(job.status)
 end
 
---- client:retry_until_success(project, job_id [, opts]) -> job | nil, err
+--- client:retry_until_success(project, job_id [, opts]) -> job | nil, err:
+-- waits for the job; while it ends failed (or canceled) and `opts.when`
+-- allows it, retries it and waits for the new job, up to `opts.attempts` runs.
+-- The options are @{gitlab.jobs.core.client:retry_until_success}'s.
+-- @tparam client client
+-- @param project
+-- @int job_id
+-- @tparam[opt] table opts
+-- @treturn table the successful job, or nil and an error of kind `"exhausted"` (`err.job`, `err.attempts`)
 function M.retry_until_success(client, project, job_id, opts)
   errors.job_args(client, FNAME, project, job_id)
   opts = errors.options(FNAME, opts, RETRY_OPTS, 3, 2)
