@@ -133,6 +133,27 @@ describe("the budget", function()
     assert.are.equal(n, c:stats().rate_limited)
   end)
 
+  it("from the server's headers: what another client of the same token spent is left to it", function()
+    fake.config({ rate_limit = { limit = L, period = 3 * PERIOD, headers = true } })
+    local mine, other = fake.client({ retries = { max = 3 } }), fake.client()
+    assert.is_table((mine:get(2, 20001))) -- mine learns the window: 1 of L spent
+    for i = 2, 6 do assert.is_table((other:get(2, 20000 + i))) end -- the other spends 5
+    local function run(from, n)
+      local calls = {}
+      for i = 1, n do calls[i] = { "get", 2, 20000 + from + i } end
+      for i, r in ipairs(mine:batch(calls, { concurrency = 16 })) do
+        assert.is_table(r.value, ("call %d: %s"):format(i, tostring(r.err)))
+      end
+    end
+    run(6, 2) -- room for both, as mine knew it: their answers tell of the other's 5
+    assert.are.equal(0, mine:stats().waited)
+    run(8, 6) -- 2 left in this window: 4 wait for the next
+    assert.are.equal(0, throttled())
+    assert.are.equal(0, mine:stats().rate_limited)
+    assert.is_true(mine:stats().waited > 0)
+    assert.are.equal(L + 4, #fake.requests())
+  end)
+
   it("a 429 pauses every started call of the client, not only the one that got it", function()
     local c = fake.client({ retries = { max = 2 } })
     fake.fault({ path = "/jobs/1001$", kind = "status", status = 429, headers = { ["Retry-After"] = "2" } })

@@ -1,5 +1,6 @@
 /* The per-client budget before each request. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "budget.h"
 #include "util.h"
@@ -22,7 +23,7 @@ int gj_budget_init(gj_budget *b, int n, double per)
     b->window_s = per;
     b->starts = NULL;
     b->oldest = b->filled = 0;
-    b->next_left = -1;
+    b->next_used = b->used = b->others = 0;
     b->reset_at = GJ_UNKNOWN;
     if (n > 0 && (b->starts = (double *)calloc((size_t)n, sizeof(double))) == NULL)
         return -1;
@@ -65,38 +66,35 @@ static void window_take(gj_budget *b, double s)
     b->last = s;
 }
 
-/* The server's window has ended: the next holds what was not taken of it
- * yet, until an answer tells when it ends. */
+/* The server's window has ended: the next holds what was taken of it
+ * already, until an answer tells when it ends. */
 static void roll(gj_budget *b)
 {
-    b->learned = b->limit > 0;
-    b->left = b->next_left >= 0 ? b->next_left : b->limit;
-    b->next_left = -1;
+    b->used = b->next_used;
+    b->next_used = 0;
+    b->others = 0;
     b->reset_at = GJ_UNKNOWN;
 }
 
 /* What the server said, for a try that would begin at *s: 1 when it may
- * (*s moved to the next window when this one has none left), 0 when it must
- * ask again later. */
+ * (*s moved to the next window when this one is full), 0 when it must ask
+ * again later. */
 static int take(gj_budget *b, double now, double *s, double max_wait)
 {
     if (*s < b->reset_at) {
-        if (b->left > 0) {
-            b->left--;
+        if (b->limit - b->used - b->others > 0 || (b->reset_at == GJ_UNKNOWN && b->in_flight == 0) ||
+            (b->reset_at != GJ_UNKNOWN && b->reset_at - now > max_wait)) {
+            /* room left; or no answer is to come, and this one goes to learn;
+             * or too long to wait, and the server answers for itself */
+            b->used++;
             return 1;
         }
         if (b->reset_at == GJ_UNKNOWN)
-            return b->in_flight == 0; /* no answer is to come: this one goes to learn */
-        if (b->reset_at - now > max_wait)
-            return 1; /* too long to wait: the server answers for itself */
+            return 0;
         *s = b->reset_at;
     }
-    if (b->limit <= 0)
-        return 1; /* how much the next window holds is not known */
-    if (b->next_left < 0)
-        b->next_left = b->limit;
-    if (b->next_left > 0) {
-        b->next_left--;
+    if (b->next_used < b->limit) {
+        b->next_used++;
         return 1;
     }
     return 0;
@@ -137,7 +135,6 @@ double gj_budget_acquire(gj_budget *b, const gj_clock *clock, double max_wait, i
 void gj_budget_release(gj_budget *b, const gj_res *r, const gj_clock *clock, size_t bytes)
 {
     double remaining, reset, limit, now, at;
-    long current;
     if (b->in_flight > 0)
         b->in_flight--;
     b->bytes += (double)bytes;
@@ -156,22 +153,22 @@ void gj_budget_release(gj_budget *b, const gj_res *r, const gj_clock *clock, siz
     at = reset < 1e9 ? now + reset : now + (reset - gj_wall_now());
     if (!(at > now))
         return; /* of a window over already */
-    if (!b->learned || b->reset_at == GJ_UNKNOWN || at > b->reset_at + 0.5) {
-        /* a window newer than the one known: every try in flight may count in it */
-        b->left = (long)remaining - b->in_flight;
-        b->next_left = -1;
-        b->reset_at = at;
-    } else {
-        /* the same window: the tries in flight in it, not those handed the next */
-        current = b->in_flight - (b->next_left >= 0 ? b->limit - b->next_left : 0);
-        if ((long)remaining - current < b->left)
-            b->left = (long)remaining - current;
-        if (at > b->reset_at)
-            b->reset_at = at;
+    if (b->learned && (now >= b->reset_at || (b->reset_at != GJ_UNKNOWN && at > b->reset_at + 0.5)))
+        roll(b); /* a later window than the one known */
+    if (!b->learned) {
+        /* the first the server said: every try so far counted in its window */
+        b->used = (long)b->requests;
+        b->learned = 1;
     }
-    if (b->left < 0)
-        b->left = 0;
-    b->learned = 1;
+    if (b->reset_at == GJ_UNKNOWN || at > b->reset_at)
+        b->reset_at = at;
+    /* The server counted at most this client's tries of the window: what
+     * else it counted is another client's (one token shared by several).
+     * Counted so, another's share is never taken for more than it is. */
+    if (b->limit <= 0)
+        b->limit = (long)remaining + b->used; /* no RateLimit-Limit: what this window held */
+    if ((long)(b->limit - remaining) - b->used > b->others)
+        b->others = (long)(b->limit - remaining) - b->used;
 }
 
 void gj_budget_pause(gj_budget *b, double now, double wait)

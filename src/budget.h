@@ -30,12 +30,13 @@ typedef struct gj_budget {
     double *starts;         /* the last window_n starts, a ring from the oldest */
     int oldest, filled;
     double last;            /* the latest start handed out */
-    /* what the server said: left more requests may start before reset_at
-     * (GJ_UNKNOWN: a window whose end no answer told yet); limit, what a
-     * window holds (RateLimit-Limit); next_left, what is left of the window
-     * that begins at reset_at (-1: none taken from it yet) */
+    /* what the server said: its window ends at reset_at (GJ_UNKNOWN: a
+     * window whose end no answer told yet) and holds limit requests
+     * (RateLimit-Limit); used of them are this client's tries, others
+     * another's (a token shared); next_used, this client's tries handed the
+     * window that begins at reset_at */
     int learned;
-    long left, limit, next_left;
+    long limit, used, others, next_used;
     double reset_at;
     double paused_until;    /* a 429 holds every call till then */
     int in_flight;          /* tries handed a start and not ended */
