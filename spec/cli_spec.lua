@@ -12,16 +12,7 @@ local gitlab = require("gitlab.jobs")
 
 local LUA, VERSION = os.getenv("GITLAB_SPEC_LUA"), os.getenv("GITLAB_SPEC_VERSION")
 
-local function q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
--- The bytes of the file at path, or nil when there is none.
-local function slurp(path)
-  local f, s = io.open(path, "rb"), nil
-  if f then s = f:read("*a"); f:close() end
-  return s
-end
+local q, slurp = fake.shell_quote, fake.read_file
 
 local prefix, scratch -- the install, and a directory for the runs' files
 

@@ -18,13 +18,7 @@ local function escape_path(p)
 end
 local function member(job, p) return control_bytes(("/jobs/%d/artifacts/file/%s"):format(job, escape_path(p))) end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = fake.read_file
 
 local dir
 -- The names in the download directory (temporary files included).

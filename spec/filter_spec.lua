@@ -3,11 +3,7 @@ local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 local filter = gitlab.filter
 
-local function ids(jobs)
-  local out = {}
-  for i, job in ipairs(jobs) do out[i] = job.id end
-  return out
-end
+local ids = fake.ids
 
 -- Project 1's jobs as the client lists them (one page), and the fake's own
 -- view of each (GET /__control/jobs/<id>) by id: what a predicate should pick

@@ -3,17 +3,9 @@
 -- list should hold is asked of the fake's control API.
 local fake = require("fake")
 
-local function ids(jobs)
-  local out = {}
-  for i, job in ipairs(jobs) do out[i] = job.id end
-  return out
-end
+local ids = fake.ids
 
-local function slice(t, from, to)
-  local out = {}
-  for i = from, math.min(to, #t) do out[#out + 1] = t[i] end
-  return out
-end
+local slice = fake.slice
 
 local function last_request()
   local reqs = fake.requests()

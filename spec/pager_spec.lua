@@ -3,7 +3,6 @@
 local fake = require("fake")
 local gitlab = require("gitlab.jobs")
 local filter = gitlab.filter
-local unpack = table.unpack or unpack
 
 local function list_requests()
   return fake.requests_to("GET", "/jobs$")
@@ -38,15 +37,9 @@ local function server_list(path, query)
   return items
 end
 
-local function ids(items)
-  local out = {}
-  for i, item in ipairs(items) do out[i] = item.id end
-  return out
-end
+local ids = fake.ids
 
-local function slice(list, first, last)
-  return { unpack(list, first, last or #list) }
-end
+local slice = fake.slice
 
 -- Project 4 is listed once for the whole file: it takes a hundred pages.
 local project4

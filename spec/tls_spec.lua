@@ -15,9 +15,7 @@ local CA = setting("GITLAB_FAKE_CA", "makes the TLS fake's CA")
 
 local failed = fake.failed
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = fake.shell_quote
 
 -- The control API of the TLS instance, reached with Python's standard library
 -- (the fake's own requirement) and the private CA. One run sends a list of

@@ -12,9 +12,7 @@ local ROOT = (function()
   return dir
 end)()
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = fake.shell_quote
 M.quote = quote
 
 --- Runs a shell command; raises with its output unless it succeeds.
@@ -74,13 +72,7 @@ function M.command(scenario, opts)
   return cmd, out, home
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
-  return text
-end
+local read = fake.read_file
 M.read = read
 
 --- What a scenario's nvim reported (raises with its error when it failed).

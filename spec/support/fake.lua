@@ -31,6 +31,34 @@ function M.socket_transport(req)
   return { status = status, headers = headers, body = table.concat(out) }
 end
 
+--- The bytes of the file at path, or nil when there is none.
+function M.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+--- s (any value, as tostring gives it) quoted for a POSIX shell.
+function M.shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+--- The ids of a list of jobs (or of anything with an id), in order.
+function M.ids(list)
+  local out = {}
+  for i, item in ipairs(list) do out[i] = item.id end
+  return out
+end
+
+--- The items of t from index from to index to (default: the end; past it: the end).
+function M.slice(t, from, to)
+  local out = {}
+  for i = from, math.min(to or #t, #t) do out[#out + 1] = t[i] end
+  return out
+end
+
 --- Decodes a JSON text as the control API's answers are: null as nil.
 function M.decode(text)
   return strip_nulls(cjson.decode(text))
